@@ -1,0 +1,62 @@
+"""whitenlib: the mathematics of the book *Interneurons accelerate whitening*.
+
+Call :func:`whitenlib.setup` first: it switches JAX to float64 (importing the
+package does not) and applies the book's plotting style.
+
+Modules
+-------
+config      precision, seeds, compilation cache
+linalg      SPD powers, random orthogonal matrices, covariances with a spectrum
+objective   f(M) = Tr(M⁻¹C + M), its gradients, the whitening error
+networks    DirectNetwork, InterneuronNetwork (respond, step, flow)
+neural      the fast neural dynamics simulated in time
+theory      closed forms of the commuting case and convergence times
+plotting    the book's figure style and schematic circuits
+"""
+
+from whitenlib.config import enable_float64, float64_enabled, setup
+from whitenlib.linalg import (
+    covariance_from_spectrum,
+    log_uniform_spectrum,
+    random_covariance,
+    random_orthogonal,
+    spd_inv_sqrt,
+    spd_sqrt,
+)
+from whitenlib.networks import NETWORKS, DirectNetwork, InterneuronNetwork
+from whitenlib.neural import neural_eigenvalues, simulate_neural_dynamics
+from whitenlib.objective import (
+    interneuron_objective,
+    interneuron_objective_gradient,
+    objective,
+    objective_gradient,
+    output_covariance,
+    whitening_error,
+)
+from whitenlib import theory
+
+__version__ = "1.0.0"
+
+__all__ = [
+    "DirectNetwork",
+    "InterneuronNetwork",
+    "NETWORKS",
+    "covariance_from_spectrum",
+    "enable_float64",
+    "float64_enabled",
+    "interneuron_objective",
+    "interneuron_objective_gradient",
+    "log_uniform_spectrum",
+    "neural_eigenvalues",
+    "objective",
+    "objective_gradient",
+    "output_covariance",
+    "random_covariance",
+    "random_orthogonal",
+    "setup",
+    "simulate_neural_dynamics",
+    "spd_inv_sqrt",
+    "spd_sqrt",
+    "theory",
+    "whitening_error",
+]
