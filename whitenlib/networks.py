@@ -82,11 +82,11 @@ class _Network:
 
     def error(self, C) -> jnp.ndarray:
         """Whitening error ‖M⁻¹ C M⁻¹ − I‖₂ of this network, eq. (1.7)."""
-        return _whitening_error(self.M, jnp.asarray(C))
+        return _whitening_error(self.M, _check_covariance(C, self.n))
 
     def objective(self, C) -> jnp.ndarray:
         """Objective f(M) = Tr(M⁻¹C + M) at this network's M, eq. (1.3)."""
-        return _objective(self.M, jnp.asarray(C))
+        return _objective(self.M, _check_covariance(C, self.n))
 
     def mean_step(self, C, eta) -> "_Network":
         """One step of the averaged (expected) update: weights + η · flow(C)."""
@@ -147,7 +147,8 @@ class DirectNetwork(_Network):
 
     def _respond(self, x):
         factor = cho_factor(self.weights, lower=True)
-        return jnp.swapaxes(cho_solve(factor, jnp.swapaxes(jnp.atleast_2d(x), -1, -2)), -1, -2).reshape(x.shape)
+        out = jnp.swapaxes(cho_solve(factor, jnp.swapaxes(jnp.atleast_2d(x), -1, -2)), -1, -2)
+        return out.reshape(out.shape[:-2] + x.shape)  # keeps leading batch axes of the weights
 
     def _step(self, x, eta):
         # Algorithm 1, eq. (2.3): M ← M + η (y yᵀ − I), y = M⁻¹x
