@@ -41,6 +41,7 @@ from whitenlib.validation import (
     check_positive,
     check_spd,
     check_vector,
+    is_concrete,
 )
 
 
@@ -257,6 +258,15 @@ class InterneuronNetwork(_Network):
     def respond_interneurons(self, x) -> jnp.ndarray:
         """Equilibrium interneuron activity n̄ = Wᵀ ȳ; x of shape (n,) or (T, n) -> (k,) or (T, k)."""
         return self.respond(x) @ self.weights
+
+    def step(self, x, eta) -> "InterneuronNetwork":
+        """One online update (Algorithm 2) from one sample x of shape (n,); needs 0 < η < 1."""
+        if is_concrete(eta) and jnp.ndim(eta) == 0 and float(eta) >= 1.0:
+            raise ValueError(
+                f"eta must be < 1 for the interneuron network (got {float(eta)}): at eta = 1 the "
+                "decay term erases W and W becomes rank one. Use a small eta such as 1e-3."
+            )
+        return super().step(x, eta)
 
     def _step(self, x, eta):
         # Algorithm 2, eq. (2.4): W ← (1 − η) W + η y nᵀ, y = M⁻¹x, n = Wᵀy.
