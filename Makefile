@@ -9,7 +9,7 @@ export WHITENLIB_JAX_CACHE := $(CURDIR)/_build/jax-cache
 export MPLBACKEND := Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: book test unit chapters clean env
+.PHONY: book test unit chapters clean env mathjax book-student check-site check-notebooks
 
 env: $(STAMP)
 
@@ -21,8 +21,21 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (whitenlib)" > /dev/null
 	touch $(STAMP)
 
+## mathjax: MathJax from its npm package, unpacked under _build/, so the site typesets offline
+MATHJAX_VERSION := 3.2.2
+MATHJAX := _build/mathjax/mathjax/tex-chtml.js
+mathjax: $(MATHJAX)
+
+$(MATHJAX):
+	rm -rf _build/mathjax && mkdir -p _build/mathjax/npm
+	cd _build/mathjax/npm && npm pack --silent mathjax@$(MATHJAX_VERSION) > /dev/null
+	tar -xzf _build/mathjax/npm/mathjax-$(MATHJAX_VERSION).tgz -C _build/mathjax/npm
+	mv _build/mathjax/npm/package/es5 _build/mathjax/mathjax
+	cp _build/mathjax/npm/package/LICENSE _build/mathjax/mathjax/
+	rm -rf _build/mathjax/npm _build/mathjax/mathjax/output/svg* _build/mathjax/mathjax/*svg*.js
+
 ## book: execute every chapter and build the HTML (warnings are errors) into _build/html
-book: $(STAMP)
+book: $(STAMP) $(MATHJAX)
 	$(BIN)/jupyter-book build . --builder html -W -n --keep-going
 	@echo "Open _build/html/index.html in a browser."
 
@@ -37,6 +50,24 @@ unit: $(STAMP)
 ## chapters: only execute the chapters through nbval
 chapters: $(STAMP)
 	$(BIN)/python -m pytest -m chapter
+
+## book-student: the student edition, every exercise and no solution, into _build/student/html
+## (reuses the outputs of the last `make book` that are newer than their chapter and the library)
+book-student: $(STAMP) $(MATHJAX)
+	WHITENBOOK_EDITION=student $(BIN)/jupyter-book build . --builder html -W -n --keep-going --path-output _build/student
+	rm -rf _build/student/html && mv _build/student/_build/html _build/student/html
+	@echo "Open _build/student/html/index.html in a browser."
+
+## check-site: both built sites in Debian's Chromium driven by Playwright (after book, book-student);
+## screenshots of every page go to _build/screenshots/
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+check-site: $(STAMP)
+	test -x /usr/bin/chromium || ($(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium > /dev/null)
+	$(BIN)/python tests/site_check.py --site _build/html --student _build/student/html
+
+## check-notebooks: every chapter's notebook, downloaded from the served site, executed with nbconvert
+check-notebooks: $(STAMP)
+	$(BIN)/python tests/site_check.py --site _build/html --execute-notebooks
 
 clean:
 	rm -rf _build

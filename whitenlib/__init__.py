@@ -9,9 +9,12 @@ config      precision, seeds, compilation cache
 linalg      SPD powers, random orthogonal matrices, covariances with a spectrum
 objective   f(M) = Tr(M⁻¹C + M), its gradients, the whitening error
 networks    DirectNetwork, InterneuronNetwork (respond, step, flow)
+gain        GainNetwork: fixed synapses, learned interneuron gains (chapter 9)
 neural      the fast neural dynamics simulated in time
 theory      closed forms of the commuting case and convergence times
 plotting    the book's figure style and schematic circuits
+data        sample streams (Gaussian, context switches, natural-image patches)
+online      online learning as compiled scans, vmapped sweeps, convergence steps
 """
 
 from whitenlib.config import enable_float64, float64_enabled, setup
@@ -24,6 +27,7 @@ from whitenlib.linalg import (
     spd_sqrt,
 )
 from whitenlib.networks import NETWORKS, DirectNetwork, InterneuronNetwork
+from whitenlib.gain import GainNetwork
 from whitenlib.neural import neural_eigenvalues, simulate_neural_dynamics
 from whitenlib.objective import (
     interneuron_objective,
@@ -34,14 +38,21 @@ from whitenlib.objective import (
     whitening_error,
 )
 from whitenlib import theory
+from whitenlib import data, online
+
+#: the paper's two networks and the third mechanism of chapter 9
+ALL_NETWORKS = (DirectNetwork, InterneuronNetwork, GainNetwork)
 
 __version__ = "1.0.0"
 
 __all__ = [
+    "ALL_NETWORKS",
     "DirectNetwork",
+    "GainNetwork",
     "InterneuronNetwork",
     "NETWORKS",
     "covariance_from_spectrum",
+    "data",
     "enable_float64",
     "float64_enabled",
     "interneuron_objective",
@@ -50,6 +61,7 @@ __all__ = [
     "neural_eigenvalues",
     "objective",
     "objective_gradient",
+    "online",
     "output_covariance",
     "random_covariance",
     "random_orthogonal",

@@ -6,11 +6,21 @@ follows a scalar ODE (chapter 3):
 * direct       (3.6)  dm/dt = λ/m² − 1
 * interneuron  (3.7)  dm/dt = 2(λ − m²)/m,  i.e.  d(m²)/dt = 4(λ − m²)
 
+solved by
+
+* direct       (3.8)  t(m) = (m₀ − m) + √λ [artanh_λ(m) − artanh_λ(m₀)],
+                      artanh_λ(m) = ½ ln|(m + √λ)/(m − √λ)|
+* interneuron  (3.9)  m(t)² = λ + (m₀² − λ) e^{−4t}
+
 The per-mode whitening error is e(m) = |λ/m² − 1|, and the convergence time
-to tolerance ε is the first time e(m(t)) ≤ ε (chapter 4, theorems 4.1–4.2).
+to tolerance ε is the first time e(m(t)) ≤ ε (chapter 4: theorems 4.1–4.2,
+corollaries 4.1–4.2). The large-γ asymptotes come with explicit error bounds
+(``*_asymptotic_error_bound``), γ = m₀/√λ.
 
 All functions are vectorized NumPy (they broadcast over their arguments) and
-return float64 arrays.
+return float64 arrays. The expressions are written so that no two large
+numbers are subtracted: relative accuracy is close to machine precision over
+many decades of m₀, λ and ε.
 """
 
 from __future__ import annotations
@@ -26,18 +36,37 @@ def _positive(name, v) -> np.ndarray:
     return arr
 
 
+def _eps(eps) -> np.ndarray:
+    check_unit_interval("eps", eps)
+    return np.asarray(eps, dtype=np.float64)
+
+
+def _times(t) -> np.ndarray:
+    t = np.asarray(t, dtype=np.float64)
+    if not np.all(np.isfinite(t)) or np.any(t < 0):
+        raise ValueError("t must be finite and non-negative.")
+    return t
+
+
 def mode_error(m, lam) -> np.ndarray:
-    """Per-mode whitening error |λ/m² − 1|."""
+    """Per-mode whitening error |λ/m² − 1| (the commuting-case form of eq. (1.7))."""
     m, lam = _positive("m", m), _positive("lam", lam)
     return np.abs(lam / m**2 - 1.0)
 
 
 def target_band(lam, eps):
-    """The band of m where |λ/m² − 1| ≤ ε: [√(λ/(1+ε)), √(λ/(1−ε))]."""
+    """The band of m where |λ/m² − 1| ≤ ε: (√(λ/(1+ε)), √(λ/(1−ε))), lower and upper edge."""
     lam = _positive("lam", lam)
-    check_unit_interval("eps", eps)
-    eps = np.asarray(eps, dtype=np.float64)
+    eps = _eps(eps)
     return np.sqrt(lam / (1.0 + eps)), np.sqrt(lam / (1.0 - eps))
+
+
+def _band_edge(m0, lam, eps):
+    """The edge of the target band that a trajectory from m₀ meets first, and whether m₀ is inside."""
+    lo, hi = target_band(lam, eps)
+    inside = (m0 >= lo) & (m0 <= hi)
+    edge = np.where(m0 > hi, hi, np.where(m0 < lo, lo, m0))
+    return edge, inside
 
 
 # ---------------------------------------------------------------- direct network
@@ -49,80 +78,121 @@ def direct_mode_rate(m, lam) -> np.ndarray:
     return lam / m**2 - 1.0
 
 
-def _direct_primitive(m, s):
-    """F(m) with t(m) = F(m₀) − F(m), F(m) = m − (s/2) ln|(m + s)/(m − s)|, s = √λ."""
-    return m - 0.5 * s * np.log(np.abs((m + s) / (m - s)))
+def _direct_time(m0, m, s):
+    """t(m₀ → m) of eq. (3.8) for m between m₀ and s = √λ (same side), without cancellation.
+
+    Uses artanh_λ(m) − artanh_λ(m₀) = artanh(s |m₀ − m| / |m m₀ − s²|), valid on
+    either side of s; both terms of t are then computed directly.
+    """
+    d = m0 - m
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = s * np.abs(d) / np.abs(m * m0 - s**2)
+        return d + s * np.arctanh(np.minimum(q, 1.0))
 
 
 def direct_time_to_reach(m0, m, lam) -> np.ndarray:
-    """Exact time for the direct flow to go from m₀ to m (both on the same side of √λ), eq. (3.8).
+    """Exact time for the direct flow to go from m₀ to m, eq. (3.8).
 
-    t = (m₀ − m) + (√λ/2) [ln|(m + √λ)/(m − √λ)| − ln|(m₀ + √λ)/(m₀ − √λ)|].
+    t = (m₀ − m) + (√λ/2) [ln|(m + √λ)/(m − √λ)| − ln|(m₀ + √λ)/(m₀ − √λ)|],
+    for m between m₀ and √λ (the flow never crosses its fixed point √λ).
+
+    Parameters
+    ----------
+    m0, m, lam : array_like
+        Positive; broadcast together.
     """
     m0, m, lam = _positive("m0", m0), _positive("m", m), _positive("lam", lam)
     s = np.sqrt(lam)
-    if np.any((m0 - s) * (m - s) <= 0) or np.any(np.abs(m - s) > np.abs(m0 - s)):
+    if np.any(((m0 - s) * (m - s) <= 0) & (m != m0)) or np.any(np.abs(m - s) > np.abs(m0 - s)):
         raise ValueError(
             "m must lie between m0 and sqrt(lam), strictly on m0's side of sqrt(lam): "
             "the flow never crosses its fixed point."
         )
-    return _direct_primitive(m0, s) - _direct_primitive(m, s)
+    return np.where(m == m0, 0.0, _direct_time(m0, m, s))
 
 
 def direct_convergence_time(m0, lam, eps) -> np.ndarray:
     """Exact time until |λ/m² − 1| ≤ ε under dm/dt = λ/m² − 1, from m₀ (theorem 4.1).
 
-    Zero when m₀ is already within ε; otherwise the time to reach the nearer
-    edge of the band, √(λ/(1−ε)) from above or √(λ/(1+ε)) from below.
+    Zero when m₀ is already within ε; otherwise the time (3.8) to reach the
+    nearer edge of the band: √(λ/(1−ε)) from above, √(λ/(1+ε)) from below.
+
+    Parameters
+    ----------
+    m0, lam : array_like
+        Initial eigenvalue of M and eigenvalue of C (positive); broadcast.
+    eps : float or array_like
+        Tolerance in (0, 1).
     """
-    m0, lam = np.broadcast_arrays(_positive("m0", m0), _positive("lam", lam))
-    check_unit_interval("eps", eps)
-    lo, hi = target_band(lam, eps)
-    edge = np.where(m0 > hi, hi, np.where(m0 < lo, lo, m0))
-    inside = (m0 >= lo) & (m0 <= hi)
-    s = np.sqrt(lam)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = _direct_primitive(m0, s) - _direct_primitive(edge, s)
+    m0, lam = _positive("m0", m0), _positive("lam", lam)
+    eps = _eps(eps)
+    m0, lam, eps = np.broadcast_arrays(m0, lam, eps)
+    edge, inside = _band_edge(m0, lam, eps)
+    t = _direct_time(m0, edge, np.sqrt(lam))
     return np.where(inside, 0.0, t)
 
 
 def direct_convergence_time_asymptotic(m0, lam, eps) -> np.ndarray:
-    """Large-m₀ asymptote T ≈ m₀ − √λ + (√λ/2) ln(4/ε) (corollary 4.3)."""
+    """Large-m₀ asymptote T ≈ m₀ − √λ + (√λ/2) ln(4/ε) (corollary 4.1).
+
+    It over-estimates the exact time by at most
+    :func:`direct_asymptotic_error_bound`.
+    """
     m0, lam = _positive("m0", m0), _positive("lam", lam)
-    check_unit_interval("eps", eps)
+    eps = _eps(eps)
     s = np.sqrt(lam)
-    return m0 - s + 0.5 * s * np.log(4.0 / np.asarray(eps, dtype=np.float64))
+    return m0 - s + 0.5 * s * np.log(4.0 / eps)
+
+
+def direct_asymptotic_error_bound(m0, lam, eps) -> np.ndarray:
+    """Bound on asymptote − exact time for the direct network (corollary 4.1), for m₀ above the band.
+
+    With γ = m₀/√λ and r = √(1 − ε), the difference is exactly
+    √λ [(1/r − 1) + ln(2/(1 + r)) + artanh(1/γ)] ≥ 0, and this is at most
+    √λ [ε/(r(1 + r)) + ε/(1 + r)² + γ/(γ² − 1)], the value returned.
+    """
+    m0, lam = _positive("m0", m0), _positive("lam", lam)
+    eps = _eps(eps)
+    s = np.sqrt(lam)
+    g = m0 / s
+    r = np.sqrt(1.0 - eps)
+    with np.errstate(divide="ignore"):
+        return s * (eps / (r * (1.0 + r)) + eps / (1.0 + r) ** 2 + g / (g**2 - 1.0))
 
 
 def direct_mode_trajectory(m0, lam, t) -> np.ndarray:
-    """m(t) of the direct flow from m₀, by bisection on the exact t(m) (monotone), eq. (3.8).
+    """m(t) of the direct flow from m₀: the exact inversion of t(m), eq. (3.8).
 
-    Broadcasts over m₀, λ and t; accurate to machine precision in m.
+    t(m) is monotone in ℓ = ln|m − √λ|, and in that variable the logarithm of
+    (3.8) is exact even when m is within round-off of √λ; bisection on ℓ
+    (vectorized, 120 halvings) then resolves m to machine precision for every
+    t ≥ 0. Broadcasts over m₀, λ and t.
     """
-    m0, lam = _positive("m0", m0), _positive("lam", lam)
-    t = np.asarray(t, dtype=np.float64)
-    if np.any(t < 0) or not np.all(np.isfinite(t)):
-        raise ValueError("t must be finite and non-negative.")
+    m0, lam, t = _positive("m0", m0), _positive("lam", lam), _times(t)
     m0, lam, t = np.broadcast_arrays(m0, lam, t)
     s = np.sqrt(lam)
-    # m stays strictly between m0 and s; bracket in u = |m - s|, on a log scale.
-    above = m0 > s
-    sign = np.where(above, 1.0, -1.0)
+    sign = np.where(m0 >= s, 1.0, -1.0)
     u0 = np.abs(m0 - s)
-    lo = np.full_like(u0, -800.0)  # log u
-    hi = np.log(np.maximum(u0, 1e-300))
-    f0 = _direct_primitive(m0, s)
-    for _ in range(200):
+    at_target = u0 == 0
+    u0 = np.where(at_target, 1.0, u0)  # placeholder; those entries return m₀
+    hi = np.log(u0)  # ℓ at t = 0
+    # t(ℓ) = (m₀ − m) + (s/2)[ln(m + s) − ℓ − ln|(m₀ + s)/(m₀ − s)|],  m = s + sign e^ℓ
+    c0 = np.log((m0 + s) / u0)
+
+    def t_of(ell):
+        m = s + sign * np.exp(ell)
+        return (m0 - m) + 0.5 * s * (np.log(m + s) - ell - c0)
+
+    # lower end of the bracket: for m between m₀ and s, t(ℓ) ≥ −u₀ + (s/2)(ln s − ℓ − c0),
+    # which exceeds t once ℓ ≤ ln u₀ + ln(s/(m₀ + s)) − 2(t + u₀)/s.
+    lo = hi + np.log(s / (m0 + s)) - 2.0 * (t + u0) / s - 1.0
+    for _ in range(120):
         mid = 0.5 * (lo + hi)
-        m_mid = s + sign * np.exp(mid)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            t_mid = f0 - _direct_primitive(m_mid, s)
-        # t(m) decreases as u grows: too early -> go closer to s
-        go_closer = t_mid < t
-        hi = np.where(go_closer, mid, hi)
-        lo = np.where(go_closer, lo, mid)
+        late = t_of(mid) < t  # not yet at time t: the solution is closer to s
+        hi = np.where(late, mid, hi)
+        lo = np.where(late, lo, mid)
     m = s + sign * np.exp(0.5 * (lo + hi))
-    return np.where((u0 == 0) | (t == 0), m0, m)
+    return np.where(at_target | (t == 0), m0, m)
 
 
 # ----------------------------------------------------------- interneuron network
@@ -136,11 +206,22 @@ def interneuron_mode_rate(m, lam) -> np.ndarray:
 
 def interneuron_mode_trajectory(m0, lam, t) -> np.ndarray:
     """m(t) = √(λ + (m₀² − λ) e^{−4t}), eq. (3.9)."""
-    m0, lam = _positive("m0", m0), _positive("lam", lam)
-    t = np.asarray(t, dtype=np.float64)
-    if np.any(t < 0) or not np.all(np.isfinite(t)):
-        raise ValueError("t must be finite and non-negative.")
-    return np.sqrt(lam + (m0**2 - lam) * np.exp(-4.0 * t))
+    m0, lam, t = _positive("m0", m0), _positive("lam", lam), _times(t)
+    m0, lam, t = np.broadcast_arrays(m0, lam, t)
+    return np.where(t == 0, m0, np.sqrt(lam + (m0**2 - lam) * np.exp(-4.0 * t)))
+
+
+def interneuron_time_to_reach(m0, m, lam) -> np.ndarray:
+    """Exact time for the interneuron flow to go from m₀ to m: t = ¼ ln[(m₀² − λ)/(m² − λ)], eq. (3.9)."""
+    m0, m, lam = _positive("m0", m0), _positive("m", m), _positive("lam", lam)
+    a, b = m0**2 - lam, m**2 - lam
+    if np.any((a * b <= 0) & (m != m0)) or np.any(np.abs(b) > np.abs(a)):
+        raise ValueError(
+            "m must lie between m0 and sqrt(lam), strictly on m0's side of sqrt(lam): "
+            "the flow never crosses its fixed point."
+        )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(m == m0, 0.0, 0.25 * np.log(a / b))
 
 
 def interneuron_convergence_time(m0, lam, eps) -> np.ndarray:
@@ -148,11 +229,12 @@ def interneuron_convergence_time(m0, lam, eps) -> np.ndarray:
 
     With γ = m₀/√λ:  T = ¼ ln[(γ² − 1)(1 − ε)/ε] for γ² > 1/(1−ε),
     T = ¼ ln[(1 − γ²)(1 + ε)/ε] for γ² < 1/(1+ε), and 0 in between.
+    It depends on m₀ and λ only through γ.
     """
-    m0, lam = np.broadcast_arrays(_positive("m0", m0), _positive("lam", lam))
-    check_unit_interval("eps", eps)
-    eps = np.asarray(eps, dtype=np.float64)
-    g2 = m0**2 / lam
+    m0, lam = _positive("m0", m0), _positive("lam", lam)
+    eps = _eps(eps)
+    m0, lam, eps = np.broadcast_arrays(m0, lam, eps)
+    g2 = (m0 / np.sqrt(lam)) ** 2
     with np.errstate(divide="ignore", invalid="ignore"):
         above = 0.25 * np.log((g2 - 1.0) * (1.0 - eps) / eps)
         below = 0.25 * np.log((1.0 - g2) * (1.0 + eps) / eps)
@@ -160,7 +242,24 @@ def interneuron_convergence_time(m0, lam, eps) -> np.ndarray:
 
 
 def interneuron_convergence_time_asymptotic(m0, lam, eps) -> np.ndarray:
-    """Large-γ asymptote T ≈ ½ ln γ + ¼ ln(1/ε) (corollary 4.4)."""
+    """Large-γ asymptote T ≈ ½ ln γ + ¼ ln(1/ε) (corollary 4.2).
+
+    It over-estimates the exact time by at most
+    :func:`interneuron_asymptotic_error_bound`.
+    """
     m0, lam = _positive("m0", m0), _positive("lam", lam)
-    check_unit_interval("eps", eps)
-    return 0.5 * np.log(m0 / np.sqrt(lam)) + 0.25 * np.log(1.0 / np.asarray(eps, dtype=np.float64))
+    eps = _eps(eps)
+    return 0.5 * np.log(m0 / np.sqrt(lam)) + 0.25 * np.log(1.0 / eps)
+
+
+def interneuron_asymptotic_error_bound(m0, lam, eps) -> np.ndarray:
+    """Bound on asymptote − exact time for the interneuron network (corollary 4.2), γ² > 1/(1 − ε).
+
+    The difference is exactly −¼ ln(1 − 1/γ²) − ¼ ln(1 − ε) ≥ 0, at most
+    ¼ [1/(γ² − 1) + ε/(1 − ε)], the value returned.
+    """
+    m0, lam = _positive("m0", m0), _positive("lam", lam)
+    eps = _eps(eps)
+    g2 = (m0 / np.sqrt(lam)) ** 2
+    with np.errstate(divide="ignore"):
+        return 0.25 * (1.0 / (g2 - 1.0) + eps / (1.0 - eps))

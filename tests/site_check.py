@@ -1,0 +1,431 @@
+"""The built site in a real browser: what a reader sees, checked page by page.
+
+``make check-site`` runs this after ``make book`` (and ``make book-student``). It serves
+``_build/html`` on a free localhost port and drives Debian's Chromium with Playwright,
+with every request that leaves localhost blocked, so the site must work offline:
+
+- every page of ``_toc.yml`` loads;
+- every image loads (non-zero natural size); every image in a page's text has alt text and is
+  not shrunk to less than half its size (its labels would be too small to read);
+- every link into the site resolves: the file exists and so does its ``#fragment``;
+- every piece of maths is typeset by MathJax (served from the site, not a CDN) without error;
+- every notebook page offers its ``.ipynb`` download, a valid notebook whose first cell
+  installs the library on Colab only;
+- the search page finds "interneuron";
+- no page logs a console error or throws.
+
+A screenshot of each page goes to ``_build/screenshots/<page>.png``. The student edition
+(``_build/student/html``), when given, must contain the exercises and none of the solutions.
+``--execute-notebooks`` also downloads every notebook from the served site and executes it
+with ``jupyter nbconvert --execute``.
+
+Usage: python tests/site_check.py [--site _build/html] [--student _build/student/html]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+# As in the machine notes: without the background-networking flags Chromium keeps trying
+# to reach Google's hosts, which a closed network refuses.
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+SEARCH_TERM = "interneuron"
+PAGE_TIMEOUT_MS = 60_000
+# At the page width of the check (1280 px window), a figure drawn in the book's style
+# (wl.plotting: 7 in wide, 11 pt fonts) is shown at about 90% of its pixel size. Shrunk below
+# half, its 10-11 pt labels fall under 8 px: the figure is too wide to read.
+MIN_FIGURE_SCALE = 0.5
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def toc_pages(toc_path: Path) -> list[str]:
+    """Every page of _toc.yml (root first), as docnames."""
+    toc = yaml.safe_load(toc_path.read_text())
+    pages = [toc["root"]]
+
+    def walk(entries):
+        for entry in entries or []:
+            if "file" in entry:
+                pages.append(str(Path(entry["file"]).with_suffix("")))
+            walk(entry.get("sections"))
+
+    for part in toc.get("parts", []):
+        walk(part.get("chapters"))
+    walk(toc.get("chapters"))
+    return pages
+
+
+class _Ids(HTMLParser):
+    """The ids (and anchor names) a page defines, and its text classes."""
+
+    def __init__(self):
+        super().__init__()
+        self.ids: set[str] = set()
+        self.classes: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        for key in ("id", "name") if tag == "a" else ("id",):
+            if attrs.get(key):
+                self.ids.add(attrs[key])
+        if attrs.get("class"):
+            self.classes.extend(attrs["class"].split())
+
+
+_ID_CACHE: dict[Path, set[str]] = {}
+
+
+def page_ids(path: Path) -> set[str]:
+    if path not in _ID_CACHE:
+        parser = _Ids()
+        parser.feed(path.read_text(encoding="utf-8", errors="replace"))
+        _ID_CACHE[path] = parser.ids
+    return _ID_CACHE[path]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """`python -m http.server` on a free localhost port, started and stopped here."""
+
+    def __init__(self, directory: Path):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}/"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "http.server", str(self.port), "--bind", "127.0.0.1",
+             "--directory", str(directory)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(self.base, timeout=2).close()
+                return
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"the HTTP server on port {self.port} did not start")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+# ------------------------------------------------------------------ checks in the browser
+
+IN_PAGE = """
+async () => {
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+    await MathJax.startup.promise;
+  }
+  const imgs = Array.from(document.images);
+  await Promise.all(imgs.map(img => img.complete ? null :
+      new Promise(r => { img.addEventListener('load', r); img.addEventListener('error', r); })));
+  const article = document.querySelector('article') || document.body;
+  const maths = Array.from(article.querySelectorAll('.math'));
+  const scripts = Array.from(document.scripts).map(s => s.src).filter(s => s.includes('mathjax'));
+  return {
+    title: document.title,
+    images: imgs.map(img => ({src: img.currentSrc || img.src, width: img.naturalWidth,
+                              height: img.naturalHeight, alt: img.getAttribute('alt'),
+                              shown: img.getBoundingClientRect().width,
+                              inArticle: article.contains(img)})),
+    links: Array.from(document.querySelectorAll('a[href]')).map(a => a.href),
+    maths: maths.length,
+    typeset: maths.filter(m => m.querySelector('mjx-container')).length,
+    mathErrors: document.querySelectorAll('mjx-merror').length,
+    mathjaxScripts: scripts,
+    notebookLinks: Array.from(document.querySelectorAll('a[href$=".ipynb"]')).map(a => a.href),
+  };
+}
+"""
+
+
+def check_links(site: Path, base: str, page: str, links: list[str], errors: list[str]) -> int:
+    checked = 0
+    for href in links:
+        if not href.startswith(base):
+            continue  # another origin (launch buttons, citations' DOIs): not part of the site
+        url = urlparse(href)
+        rel = unquote(url.path[len(urlparse(base).path):])
+        target = site / rel
+        if rel == "" or rel.endswith("/"):
+            target = target / "index.html"
+        checked += 1
+        if not target.is_file():
+            errors.append(f"{page}: broken link {href} (no file {target.relative_to(site)})")
+            continue
+        if url.fragment and target.suffix == ".html" and unquote(url.fragment) not in page_ids(target):
+            errors.append(f"{page}: broken link {href} (no #{url.fragment} on that page)")
+    return checked
+
+
+def check_notebook(url: str, page: str, errors: list[str]) -> None:
+    import nbformat
+
+    try:
+        raw = urllib.request.urlopen(url, timeout=30).read()
+        nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
+        nbformat.validate(nb)
+    except Exception as exc:  # noqa: BLE001 - any failure is the finding
+        errors.append(f"{page}: the notebook {url} is not a valid notebook: {exc}")
+        return
+    first = nb.cells[0] if nb.cells else None
+    if first is None or first.cell_type != "code" or '"google.colab" in sys.modules' not in first.source:
+        errors.append(f"{page}: the notebook's first cell is not the guarded Colab install cell")
+    if not any(c.cell_type == "code" for c in nb.cells[1:]):
+        errors.append(f"{page}: the notebook has no code cells")
+
+
+def check_browser(site: Path, pages: list[str], screenshots: Path, errors: list[str]) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    stats = {"pages": 0, "images": 0, "links": 0, "maths": 0, "notebooks": 0, "search_results": 0,
+             "min_figure_scale": 1.0}
+    screenshots.mkdir(parents=True, exist_ok=True)
+    with Server(site) as server, sync_playwright() as pw, tempfile.TemporaryDirectory() as profile:
+        context = pw.chromium.launch_persistent_context(
+            profile, executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+            viewport={"width": 1280, "height": 900}, service_workers="block",
+        )
+        blocked: list[str] = []
+
+        def route(r):  # the site must not need the network: block anything off localhost
+            if r.request.url.startswith(server.base) or r.request.url.startswith("data:"):
+                r.continue_()
+            else:
+                blocked.append(r.request.url)
+                r.abort()
+
+        context.route("**/*", route)
+        page = context.new_page()
+        messages: list[str] = []
+        page.on("console", lambda m: messages.append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
+        page.on("pageerror", lambda e: messages.append(f"page error: {e}"))
+
+        for name in pages:
+            messages.clear()
+            blocked.clear()
+            url = server.base + name + ".html"
+            response = page.goto(url, wait_until="load", timeout=PAGE_TIMEOUT_MS)
+            if response is None or response.status != 200:
+                errors.append(f"{name}: did not load ({response.status if response else 'no response'})")
+                continue
+            info = page.evaluate(IN_PAGE)
+            stats["pages"] += 1
+            if not info["title"].strip():
+                errors.append(f"{name}: page has no title")
+            for img in info["images"]:
+                stats["images"] += 1
+                if img["width"] == 0 or img["height"] == 0:
+                    errors.append(f"{name}: image did not load: {img['src']}")
+                if img["inArticle"] and not (img["alt"] or "").strip():
+                    errors.append(f"{name}: image without alt text: {img['src']}")
+                if img["inArticle"] and img["shown"] > 0 and img["width"] > 0:
+                    # a figure shrunk to less than half its size has unreadable labels
+                    scale = img["shown"] / img["width"]
+                    stats["min_figure_scale"] = round(min(stats["min_figure_scale"], scale), 2)
+                    if scale < MIN_FIGURE_SCALE:
+                        errors.append(f"{name}: figure shown at {scale:.0%} of its size, labels too small "
+                                      f"(make it narrower): {img['src']}")
+            stats["links"] += check_links(site, server.base, name, info["links"], errors)
+            stats["maths"] += info["maths"]
+            if info["maths"]:
+                if not any(s.startswith(server.base) for s in info["mathjaxScripts"]):
+                    errors.append(f"{name}: MathJax is not served by the site: {info['mathjaxScripts']}")
+                if info["typeset"] != info["maths"]:
+                    errors.append(f"{name}: {info['maths'] - info['typeset']} of {info['maths']} maths not typeset")
+                if info["mathErrors"]:
+                    errors.append(f"{name}: {info['mathErrors']} MathJax errors (mjx-merror)")
+            if is_notebook_page(site, name):
+                if not any(u.startswith(server.base) for u in info["notebookLinks"]):
+                    errors.append(f"{name}: no .ipynb download link")
+                for nb_url in sorted({u for u in info["notebookLinks"] if u.startswith(server.base)}):
+                    stats["notebooks"] += 1
+                    check_notebook(nb_url, name, errors)
+            errors.extend(f"{name}: {m}" for m in messages)
+            errors.extend(f"{name}: request off localhost blocked: {u}" for u in blocked)
+            shot = screenshots / f"{name}.png"
+            shot.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(shot), full_page=True)
+
+        # search: Sphinx's search page fills its results from searchindex.js
+        messages.clear()
+        page.goto(server.base + f"search.html?q={SEARCH_TERM}", wait_until="load", timeout=PAGE_TIMEOUT_MS)
+        try:
+            page.wait_for_selector("#search-results ul.search li", timeout=PAGE_TIMEOUT_MS)
+        except Exception:  # noqa: BLE001 - reported below
+            pass
+        stats["search_results"] = page.locator("#search-results ul.search li").count()
+        if stats["search_results"] < 1:
+            errors.append(f"search: no result for {SEARCH_TERM!r}")
+        errors.extend(f"search: {m}" for m in messages)
+        page.screenshot(path=str(screenshots / "search.png"), full_page=True)
+        context.close()
+    return stats
+
+
+def is_notebook_page(site: Path, name: str) -> bool:
+    """A page whose source is a MyST notebook (it carries a kernelspec)."""
+    source = site / "_sources" / f"{name}.md"
+    return source.is_file() and "kernelspec:" in source.read_text(encoding="utf-8")[:1000]
+
+
+# ------------------------------------------------------------------ student edition
+
+
+def html_classes(path: Path) -> list[str]:
+    parser = _Ids()
+    parser.feed(path.read_text(encoding="utf-8", errors="replace"))
+    return parser.classes
+
+
+def check_student(site: Path, student: Path, errors: list[str]) -> dict:
+    """The student edition has every exercise of the full one and no solution."""
+    stats = {"pages": 0, "exercises": 0, "solutions_in_full": 0}
+    for path in sorted(student.rglob("*.html")):
+        rel = path.relative_to(student)
+        if rel.parts[0].startswith("_"):
+            continue
+        classes = html_classes(path)
+        stats["pages"] += 1
+        stats["exercises"] += classes.count("exercise")
+        if "solution" in classes:
+            errors.append(f"student edition: {rel} contains a solution")
+        text = path.read_text(encoding="utf-8")
+        if "solution-content" in text or "Solution to" in text:
+            errors.append(f"student edition: {rel} contains solution text")
+        full = site / rel
+        if full.is_file():
+            full_classes = html_classes(full)
+            stats["solutions_in_full"] += full_classes.count("solution")
+            if full_classes.count("exercise") != classes.count("exercise"):
+                errors.append(f"student edition: {rel} lost exercises "
+                              f"({full_classes.count('exercise')} → {classes.count('exercise')})")
+    for nb in sorted((student / "_sources").rglob("*.ipynb")):
+        text = nb.read_text(encoding="utf-8")
+        if "solution-start" in text or "{solution}" in text:
+            errors.append(f"student edition: notebook {nb.relative_to(student)} contains a solution")
+    if stats["pages"] == 0:
+        errors.append(f"student edition: no pages under {student} (run `make book-student`)")
+    return stats
+
+
+# ------------------------------------------------------------------ notebooks executed
+
+
+def execute_notebooks(site: Path, pages: list[str], errors: list[str], timeout: int) -> dict:
+    """Download each page's notebook from the served site and run nbconvert --execute on it.
+
+    ``python -m nbconvert`` is ``jupyter nbconvert`` run by this environment's Python, so the
+    kernel sees the environment where whitenlib is installed.
+    """
+    try:
+        import nbconvert  # noqa: F401
+
+        runner = [sys.executable, "-m", "nbconvert", "--to", "notebook", "--execute"]
+        timeout_opt = f"--ExecutePreprocessor.timeout={timeout}"
+    except ImportError:  # the same engine (nbclient) through its own command, jupyter-execute
+        print("  nbconvert is not installed here: executing with jupyter-execute (nbclient)")
+        runner = [sys.executable, "-c", "from nbclient.cli import main; main()"]
+        timeout_opt = f"--timeout={timeout}"
+    results = {}
+    with Server(site) as server, tempfile.TemporaryDirectory() as tmp:
+        for name in pages:
+            if not is_notebook_page(site, name):
+                continue
+            path = Path(tmp, f"{name.replace('/', '__')}.ipynb")
+            path.write_bytes(urllib.request.urlopen(server.base + f"_sources/{name}.ipynb", timeout=30).read())
+            start = time.perf_counter()
+            proc = subprocess.run(
+                [*runner, str(path), "--output", path.with_suffix(".out.ipynb").name, timeout_opt],
+                capture_output=True, text=True, cwd=tmp, env={**os.environ, "MPLBACKEND": "Agg"},
+            )
+            results[name] = round(time.perf_counter() - start, 1)
+            print(f"  executed {name}.ipynb in {results[name]} s (exit {proc.returncode})", flush=True)
+            if proc.returncode != 0:
+                errors.append(f"{name}.ipynb does not execute with nbconvert:\n{proc.stderr[-3000:]}")
+    return results
+
+
+# ------------------------------------------------------------------ main
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--site", type=Path, default=ROOT / "_build" / "html")
+    ap.add_argument("--student", type=Path, default=None, help="student edition to check too")
+    ap.add_argument("--toc", type=Path, default=ROOT / "_toc.yml")
+    ap.add_argument("--screenshots", type=Path, default=ROOT / "_build" / "screenshots")
+    ap.add_argument("--execute-notebooks", action="store_true",
+                    help="only execute every downloaded notebook with nbconvert")
+    ap.add_argument("--timeout", type=int, default=300, help="per-cell timeout for --execute-notebooks")
+    args = ap.parse_args(argv)
+
+    start = time.perf_counter()
+    errors: list[str] = []
+    site = args.site.resolve()
+    if not (site / "index.html").is_file():
+        print(f"no built site at {site}: run `make book` first", file=sys.stderr)
+        return 2
+    pages = toc_pages(args.toc)
+
+    if args.execute_notebooks:
+        times = execute_notebooks(site, pages, errors, args.timeout)
+        print(f"notebooks: {len(times)} executed in {time.perf_counter() - start:.0f} s")
+    else:
+        if not Path(CHROMIUM).exists():
+            print(f"{CHROMIUM} is missing: `apt-get install chromium` (make check-site does)", file=sys.stderr)
+            return 2
+        stats = check_browser(site, pages, args.screenshots.resolve(), errors)
+        print("site: " + ", ".join(f"{v} {k}" for k, v in stats.items()))
+        if args.student is not None:
+            student = args.student.resolve()
+            sstats = check_student(site, student, errors)
+            print("student edition: " + ", ".join(f"{v} {k}" for k, v in sstats.items()))
+        print(f"screenshots in {args.screenshots}")
+    for error in errors:
+        print("FAIL", error)
+    elapsed = time.perf_counter() - start
+    print(f"{len(errors)} problems in {elapsed:.0f} s")
+    label = "notebooks" if args.execute_notebooks else "site"
+    print(f"{label}: {0 if errors else 1} passed, {1 if errors else 0} failed")
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

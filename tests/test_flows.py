@@ -1,0 +1,222 @@
+"""The integrated matrix flows (whitenlib.flows) against the closed forms and the book's claims."""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import whitenlib as wl
+from whitenlib import flows
+
+N, K = 4, 8
+SETTINGS = settings(max_examples=12, deadline=None)
+
+
+def covariance(seed: int, n: int = N, low: float = 0.5, high: float = 5.0) -> jnp.ndarray:
+    return wl.random_covariance(jax.random.key(seed), n, low, high)
+
+
+def commuting_network(Net, C, gammas, k: int = K, seed: int = 0):
+    """M₀ = Q diag(γ_i √λ_i) Qᵀ, sharing C's eigenvectors (an interneuron W₀ with k columns)."""
+    lam, q = np.linalg.eigh(np.asarray(C))
+    M0 = (q * (np.asarray(gammas) * np.sqrt(lam))) @ q.T
+    M0 = 0.5 * (M0 + M0.T)
+    if Net is wl.InterneuronNetwork:
+        return Net.from_M(M0, k=k, key=jax.random.key(seed))
+    return Net.from_M(M0)
+
+
+def random_network(Net, gamma: float, seed: int, k: int = K, n: int = N):
+    """The book's non-commuting initialization: W₀ = √(γ/k) A, M₀ = W₀W₀ᵀ."""
+    w0 = math.sqrt(gamma / k) * jax.random.normal(jax.random.key(seed), (n, k))
+    net = wl.InterneuronNetwork(w0)
+    return net if Net is wl.InterneuronNetwork else wl.DirectNetwork(net.M)
+
+
+nets = st.sampled_from(wl.NETWORKS)
+
+
+@SETTINGS
+@given(Net=nets, lg=st.lists(st.floats(-2.0, 3.0), min_size=N, max_size=N),
+       le=st.floats(-4.0, math.log10(0.5)), seed=st.integers(0, 5))
+def test_commuting_flow_time_matches_closed_form(Net, lg, le, seed):
+    C = covariance(seed)
+    eps = 10.0**le
+    net = commuting_network(Net, C, 10.0 ** np.array(lg), seed=seed)
+    sol = flows.integrate_flow(net, C, eps=eps)
+    exact = flows.closed_form_convergence_time(Net, net.M, C, eps)
+    assert sol.converged and not sol.diverged
+    assert sol.convergence_time == pytest.approx(exact, rel=1e-6, abs=1e-9)
+
+
+@SETTINGS
+@given(Net=nets, lg=st.lists(st.floats(-2.0, 3.0), min_size=N, max_size=N), seed=st.integers(0, 5))
+def test_commuting_flow_eigenvalues_follow_closed_form(Net, lg, seed):
+    C = covariance(seed)
+    net = commuting_network(Net, C, 10.0 ** np.array(lg), seed=seed)
+    t = np.linspace(0.0, 3.0, 13)
+    sol = flows.integrate_flow(net, C, t_max=3.0, t_eval=t)
+    lam, q = np.linalg.eigh(np.asarray(C))
+    # M(t) keeps C's eigenvectors: QᵀM(t)Q stays diagonal
+    rotated = np.einsum("ji,tjk,kl->til", q, sol.M, q)
+    off = rotated - np.einsum("tii->ti", rotated)[:, :, None] * np.eye(N)
+    scale = np.abs(rotated).max(axis=(1, 2))[:, None, None]
+    assert np.all(np.abs(off) <= 1e-8 * scale)
+    m0 = np.einsum("ii->i", q.T @ np.asarray(net.M) @ q)
+    closed = Net.mode_trajectory(m0[None, :], lam[None, :], t[:, None])
+    # the solver controls errors relative to the largest entries of M
+    np.testing.assert_allclose(np.einsum("tii->ti", rotated), closed, rtol=1e-7, atol=1e-8 * scale.max())
+
+
+@pytest.mark.parametrize("Net", wl.NETWORKS)
+def test_event_time_is_the_first_crossing(Net):
+    C = covariance(1)
+    eps = 0.05
+    sol = flows.integrate_flow(random_network(Net, 30.0, seed=2), C, eps=eps)
+    T = sol.convergence_time
+    assert sol.converged and math.isfinite(T)
+    assert sol.t[-1] == pytest.approx(T)
+    assert sol.errors[-1] == pytest.approx(eps, abs=1e-9)
+    grid = np.linspace(0.0, T, 400)[:-1]
+    assert np.all(sol.errors_at(grid) > eps)
+
+
+@pytest.mark.parametrize("Net", wl.NETWORKS)
+def test_objective_decreases_and_M_stays_positive_definite(Net):
+    """f is a Lyapunov function of both flows (chapter 3)."""
+    C = covariance(3)
+    net = random_network(Net, 50.0, seed=4)
+    t_max = 30.0 + 2.0 * float(np.linalg.eigvalsh(net.M)[-1])  # ample for both flows
+    sol = flows.integrate_flow(net, C, t_max=t_max)
+    f = np.asarray(wl.objective(sol.M, C))
+    assert np.all(np.diff(f) <= 1e-10 * np.abs(f[:-1]))
+    assert np.all(np.linalg.eigvalsh(sol.M)[:, 0] > 0)
+    np.testing.assert_allclose(sol.M[-1], wl.spd_sqrt(C), atol=1e-6)
+
+
+def test_induced_flow_does_not_depend_on_k_or_on_W():
+    """M = WWᵀ follows dM/dt = M⁻¹C + CM⁻¹ − 2M whatever W realizes M₀ (chapter 4)."""
+    C = covariance(5)
+    M0 = np.asarray(random_network(wl.DirectNetwork, 20.0, seed=6).M)
+    t = np.linspace(0.0, 4.0, 41)
+    ms = []
+    for k, seed in [(N, 0), (3 * N, 1), (3 * N, 2)]:
+        net = wl.InterneuronNetwork.from_M(M0, k=k, key=jax.random.key(seed))
+        ms.append(flows.integrate_flow(net, C, t_max=4.0, t_eval=t, rtol=1e-12, atol=1e-14).M)
+    for m in ms[1:]:
+        rel = np.linalg.norm(m - ms[0], axis=(1, 2)) / np.linalg.norm(ms[0], axis=(1, 2))
+        assert rel.max() < 1e-8
+
+
+def test_induced_flow_formula():
+    C = covariance(7)
+    net = random_network(wl.InterneuronNetwork, 3.0, seed=8)
+    W, M = net.weights, net.M
+    dW = net.flow(C)
+    dM = dW @ W.T + W @ dW.T
+    Minv_C = jnp.linalg.solve(M, C)
+    np.testing.assert_allclose(dM, Minv_C + Minv_C.T - 2 * M, atol=1e-12)
+    # preconditioning: dM/dt = −(∇f M + M ∇f)
+    grad = wl.objective_gradient(M, C)
+    np.testing.assert_allclose(dM, -(grad @ M + M @ grad), atol=1e-12)
+
+
+@pytest.mark.parametrize("method", ["LSODA", "Radau"])
+def test_implicit_methods_agree_and_stay_cheap(method):
+    C = covariance(9)
+    net = random_network(wl.DirectNetwork, 2000.0, seed=10)
+    ref = flows.integrate_flow(net, C, eps=0.1)
+    alt = flows.integrate_flow(net, C, eps=0.1, method=method)
+    assert alt.convergence_time == pytest.approx(ref.convergence_time, rel=1e-7)
+    assert alt.nfev < ref.nfev
+
+
+def test_scale_network_scales_M_for_every_class():
+    C = covariance(0)
+    for Net in wl.NETWORKS:
+        net = random_network(Net, 1.0, seed=11)
+        np.testing.assert_allclose(flows.scale_network(net, 7.5).M, 7.5 * net.M, rtol=1e-12)
+    with pytest.raises(ValueError):
+        flows.scale_network(random_network(wl.DirectNetwork, 1.0, seed=11), -1.0)
+    del C
+
+
+def test_sweep_matches_single_calls_and_is_monotone():
+    C = covariance(12)
+    gammas = np.array([3.0, 30.0, 300.0])
+    for Net in wl.NETWORKS:
+        base = random_network(Net, 1.0, seed=13)
+        times = flows.convergence_time_sweep(base, C, gammas, 0.1)
+        assert times.shape == (3,) and np.all(np.diff(times) > 0)
+        single = flows.convergence_time(flows.scale_network(base, gammas[1]), C, 0.1)
+        assert times[1] == pytest.approx(single, rel=1e-12)
+
+
+def test_not_reached_and_already_converged():
+    C = covariance(14)
+    net = random_network(wl.InterneuronNetwork, 100.0, seed=15)
+    sol = flows.integrate_flow(net, C, t_max=0.5, eps=0.01)
+    assert not sol.converged and sol.convergence_time == math.inf and not sol.diverged
+    at_target = wl.DirectNetwork(wl.spd_sqrt(C))
+    sol = flows.integrate_flow(at_target, C, eps=0.01)
+    assert sol.converged and sol.convergence_time == 0.0 and sol.nfev == 0
+    assert flows.convergence_time(at_target, C, 0.01) == 0.0
+
+
+def test_dense_output_and_networks_along_the_way():
+    C = covariance(16)
+    net = random_network(wl.InterneuronNetwork, 10.0, seed=17)
+    sol = flows.integrate_flow(net, C, t_max=2.0)
+    t = np.array([0.0, 0.37, 1.9])
+    w = sol.weights_at(t)
+    assert w.shape == (3, N, K)
+    np.testing.assert_allclose(w[0], net.weights, rtol=1e-14)
+    mid = sol.network_at(0.37)
+    assert isinstance(mid, wl.InterneuronNetwork)
+    np.testing.assert_allclose(mid.M, sol.M_at(0.37), rtol=1e-12)
+    np.testing.assert_allclose(sol.errors_at(t), wl.whitening_error(sol.M_at(t), C), rtol=1e-10)
+    np.testing.assert_allclose(
+        flows.errors_along(net, sol.weights, C), wl.whitening_error(sol.M, C), rtol=1e-10
+    )
+    with pytest.raises(ValueError):
+        sol.weights_at(5.0)
+
+
+def test_commuting_modes_requires_commuting_matrices():
+    C = covariance(18)
+    M = np.asarray(random_network(wl.DirectNetwork, 1.0, seed=19).M)
+    with pytest.raises(ValueError, match="commute"):
+        flows.commuting_modes(M, C)
+    m, lam = flows.commuting_modes(wl.spd_sqrt(C), C)
+    np.testing.assert_allclose(m, np.sqrt(lam), rtol=1e-10)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(eps=0.0),
+        dict(eps=1.5),
+        dict(),  # neither eps nor t_max
+        dict(t_max=-1.0),
+        dict(eps=0.1, method="Euler"),
+        dict(eps=0.1, t_eval=[0.0, 2.0, 1.0]),
+    ],
+)
+def test_bad_arguments_raise_value_error(kwargs):
+    C = covariance(20)
+    with pytest.raises(ValueError):
+        flows.integrate_flow(random_network(wl.DirectNetwork, 2.0, seed=21), C, **kwargs)
+
+
+def test_bad_covariance_raises_value_error():
+    net = random_network(wl.DirectNetwork, 2.0, seed=22)
+    with pytest.raises(ValueError):
+        flows.integrate_flow(net, np.eye(N + 1), eps=0.1)
+    with pytest.raises(ValueError):
+        flows.integrate_flow(net, -np.eye(N), eps=0.1)

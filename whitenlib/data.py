@@ -1,0 +1,342 @@
+"""Sample streams for online learning, and natural-image patches.
+
+A *stream* is a small immutable JAX pytree that yields one input x ∈ ℝⁿ per
+step of online learning. Every stream is piecewise stationary: it has P ≥ 1
+*contexts* with covariances ``covs`` (P, n, n), and context p + 1 starts at step
+``switch_times[p]`` (P − 1 increasing positive integers). One stream
+interface serves every sweep:
+
+``stream.sample(key, t)``   the t-th sample x_t, shape (n,) — a pure function
+                            of (key, t), drawn with ``jax.random.fold_in(key, t)``,
+                            so it never depends on how a run is cut into blocks
+``stream.covariance(t)``    covariance of the context active at step t, (n, n)
+``stream.context(t)``       index of that context, in 0 … P − 1
+
+Three kinds:
+
+* :class:`GaussianStream` — x_t = L_p z_t, z_t ~ N(0, I), L_p the Cholesky
+  factor of C_p: stationary (P = 1) or switching context at given steps.
+* :class:`PatchStream` — x_t drawn uniformly (with replacement) from a finite
+  set of centred vectors (e.g. image patches); its covariance is the exact
+  second moment of that set.
+* :class:`FixedSamples` — a given array of samples (T, n), used in order: the
+  same inputs can then be fed to a reference NumPy loop.
+
+Streams built by the constructors are validated; :func:`stack_streams` stacks
+streams of one kind along a new leading axis so that a sweep can ``vmap``
+over input statistics (e.g. several spectra in one compiled call).
+
+Natural images: :func:`sample_image` loads a photograph that ships inside
+matplotlib (no download), :func:`image_patches` cuts it into centred patches
+whose covariance has the steeply falling spectrum of natural images.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from whitenlib.linalg import symmetrize
+from whitenlib.validation import as_array, check_spd
+
+# ------------------------------------------------------------------ helpers
+
+
+def _check_covs(covs) -> jnp.ndarray:
+    c = as_array("covs", covs, min_ndim=2)
+    if c.ndim == 2:
+        c = c[None]
+    if c.ndim != 3:
+        raise ValueError(
+            f"covs must have shape (n, n) or (P, n, n) (one covariance per context), got {c.shape}."
+        )
+    check_spd("covs", c)
+    return c
+
+
+def _check_switch_times(switch_times, n_contexts: int) -> jnp.ndarray:
+    s = np.asarray(switch_times if switch_times is not None else [], dtype=float).reshape(-1)
+    if s.size != n_contexts - 1:
+        raise ValueError(
+            f"switch_times must list P - 1 = {n_contexts - 1} steps (one per context after "
+            f"the first), got {s.size}."
+        )
+    if s.size and (
+        not np.all(np.isfinite(s)) or np.any(s != np.round(s)) or s[0] <= 0 or np.any(np.diff(s) <= 0)
+    ):
+        raise ValueError(
+            f"switch_times must be strictly increasing positive integers, got {s.tolist()}."
+        )
+    return jnp.asarray(s.astype(np.int64))
+
+
+class _Stream:
+    """Context bookkeeping shared by every stream (subclasses define ``sample``)."""
+
+    @property
+    def n(self) -> int:
+        """Input dimension."""
+        return self.covs.shape[-1]
+
+    @property
+    def n_contexts(self) -> int:
+        """Number of contexts P."""
+        return self.covs.shape[-3]
+
+    @property
+    def batched(self) -> bool:
+        """Whether the stream carries a leading batch axis (made by :func:`stack_streams`)."""
+        return self.covs.ndim == 4
+
+    def context(self, t) -> jnp.ndarray:
+        """Index of the context active at step t: the number of switch times ≤ t."""
+        return jnp.sum(jnp.asarray(t)[..., None] >= self.switch_times, axis=-1)
+
+    def covariance(self, t) -> jnp.ndarray:
+        """Covariance of the context active at step t, shape (n, n)."""
+        return self.covs[self.context(t)]
+
+    # pytree protocol: every field is a leaf; rebuilds skip validation
+    def tree_flatten(self):
+        return tuple(getattr(self, f) for f in self._fields), None
+
+    @classmethod
+    def tree_unflatten(cls, aux, children):
+        obj = object.__new__(cls)
+        for f, c in zip(cls._fields, children):
+            object.__setattr__(obj, f, c)
+        return obj
+
+
+@jax.tree_util.register_pytree_node_class
+@dataclass(frozen=True, init=False, eq=False)
+class GaussianStream(_Stream):
+    """Gaussian inputs x_t ~ N(0, C_p), piecewise stationary.
+
+    Parameters
+    ----------
+    covs : array (n, n) or (P, n, n)
+        SPD covariance of each context.
+    switch_times : sequence of P − 1 ints, optional
+        Step at which each later context starts (strictly increasing, > 0).
+
+    Attributes
+    ----------
+    covs : (P, n, n);  factors : (P, n, n) lower Cholesky factors;
+    switch_times : (P − 1,) int.
+    """
+
+    covs: jnp.ndarray
+    factors: jnp.ndarray
+    switch_times: jnp.ndarray
+    _fields = ("covs", "factors", "switch_times")
+
+    def __init__(self, covs, switch_times=None):
+        c = _check_covs(covs)
+        object.__setattr__(self, "covs", c)
+        object.__setattr__(self, "factors", jnp.linalg.cholesky(c))
+        object.__setattr__(self, "switch_times", _check_switch_times(switch_times, c.shape[0]))
+
+    def sample(self, key, t) -> jnp.ndarray:
+        """x_t = L_p z, z ~ N(0, I) from ``fold_in(key, t)``; shape (n,)."""
+        z = jax.random.normal(jax.random.fold_in(key, t), (self.n,), dtype=self.covs.dtype)
+        return self.factors[self.context(t)] @ z
+
+
+@jax.tree_util.register_pytree_node_class
+@dataclass(frozen=True, init=False, eq=False)
+class PatchStream(_Stream):
+    """Inputs drawn uniformly, with replacement, from a finite set of vectors per context.
+
+    Each context's set is centred on construction (its mean vector is
+    subtracted), so the stream has mean zero and covariance exactly
+    C_p = (1/N) Σ_j p_j p_jᵀ.
+
+    Parameters
+    ----------
+    patches : array (N, n) or (P, N, n)
+        The vectors of each context (e.g. image patches flattened).
+    switch_times : sequence of P − 1 ints, optional
+        Step at which each later context starts.
+
+    Attributes
+    ----------
+    patches : (P, N, n) centred;  covs : (P, n, n);  switch_times : (P − 1,) int.
+    """
+
+    patches: jnp.ndarray
+    covs: jnp.ndarray
+    switch_times: jnp.ndarray
+    _fields = ("patches", "covs", "switch_times")
+
+    def __init__(self, patches, switch_times=None):
+        p = as_array("patches", patches, min_ndim=2)
+        if p.ndim == 2:
+            p = p[None]
+        if p.ndim != 3:
+            raise ValueError(f"patches must have shape (N, n) or (P, N, n), got {p.shape}.")
+        if p.shape[1] <= p.shape[2]:
+            raise ValueError(
+                f"patches must hold more vectors than dimensions (N > n) for a positive definite "
+                f"covariance, got N = {p.shape[1]}, n = {p.shape[2]}."
+            )
+        p = p - jnp.mean(p, axis=1, keepdims=True)
+        covs = symmetrize(jnp.einsum("pji,pjk->pik", p, p) / p.shape[1])
+        check_spd("covariance of patches", covs)
+        object.__setattr__(self, "patches", p)
+        object.__setattr__(self, "covs", covs)
+        object.__setattr__(self, "switch_times", _check_switch_times(switch_times, p.shape[0]))
+
+    def sample(self, key, t) -> jnp.ndarray:
+        """One vector of the active context, index uniform from ``fold_in(key, t)``; shape (n,)."""
+        j = jax.random.randint(jax.random.fold_in(key, t), (), 0, self.patches.shape[-2])
+        return self.patches[self.context(t), j]
+
+
+@jax.tree_util.register_pytree_node_class
+@dataclass(frozen=True, init=False, eq=False)
+class FixedSamples(_Stream):
+    """Given samples used in order (x_t = samples[t]; the key is ignored).
+
+    Parameters
+    ----------
+    samples : array (T, n)
+        The inputs, one row per step; a run may use at most T steps.
+    covs : array (n, n) or (P, n, n)
+        Covariance(s) against which the whitening error is measured.
+    switch_times : sequence of P − 1 ints, optional
+        Steps at which the covariance used for the error changes.
+    """
+
+    samples: jnp.ndarray
+    covs: jnp.ndarray
+    switch_times: jnp.ndarray
+    _fields = ("samples", "covs", "switch_times")
+
+    def __init__(self, samples, covs, switch_times=None):
+        x = as_array("samples", samples, min_ndim=2)
+        if x.ndim != 2:
+            raise ValueError(f"samples must have shape (T, n), got {x.shape}.")
+        c = _check_covs(covs)
+        if c.shape[-1] != x.shape[-1]:
+            raise ValueError(
+                f"covs must have size n = {x.shape[-1]} to match samples, got {c.shape}."
+            )
+        object.__setattr__(self, "samples", x)
+        object.__setattr__(self, "covs", c)
+        object.__setattr__(self, "switch_times", _check_switch_times(switch_times, c.shape[0]))
+
+    @property
+    def length(self) -> int:
+        """Number of samples T."""
+        return self.samples.shape[-2]
+
+    def sample(self, key, t) -> jnp.ndarray:
+        """x_t = samples[t]; shape (n,)."""
+        return self.samples[t]
+
+
+STREAMS = (GaussianStream, PatchStream, FixedSamples)
+
+
+def is_stream(obj) -> bool:
+    """Whether ``obj`` is one of the library's streams."""
+    return isinstance(obj, _Stream)
+
+
+def stack_streams(streams) -> _Stream:
+    """Stack streams of one kind and shape along a new leading axis (for a vmapped sweep).
+
+    Parameters
+    ----------
+    streams : sequence of streams
+        Same class, same number of contexts, same shapes.
+
+    Returns
+    -------
+    A stream whose every array has a leading axis of length ``len(streams)``;
+    ``stream.batched`` is True.
+    """
+    streams = list(streams)
+    if not streams or not all(is_stream(s) for s in streams):
+        raise ValueError("streams must be a non-empty sequence of whitenlib streams.")
+    kind = type(streams[0])
+    if any(type(s) is not kind for s in streams) or any(s.batched for s in streams):
+        raise ValueError("streams must all be unbatched streams of the same class.")
+    shapes = {tuple(leaf.shape for leaf in jax.tree_util.tree_leaves(s)) for s in streams}
+    if len(shapes) != 1:
+        raise ValueError(f"streams must all have the same shapes, got {sorted(shapes)}.")
+    return jax.tree_util.tree_map(lambda *a: jnp.stack(a), *streams)
+
+
+def draw(stream, key, n_steps: int, start: int = 0) -> jnp.ndarray:
+    """The samples x_start … x_{start+n_steps−1} that online training sees, shape (n_steps, n)."""
+    if not is_stream(stream) or stream.batched:
+        raise ValueError("stream must be an unbatched whitenlib stream.")
+    n_steps = int(n_steps)
+    if n_steps < 1:
+        raise ValueError(f"n_steps must be a positive integer, got {n_steps}.")
+    ts = jnp.arange(start, start + n_steps)
+    return jax.jit(jax.vmap(stream.sample, in_axes=(None, 0)))(key, ts)
+
+
+# ------------------------------------------------------------ natural images
+
+
+def sample_image(name: str = "grace_hopper.jpg") -> np.ndarray:
+    """A photograph bundled with matplotlib, as grayscale floats in [0, 1], shape (H, W).
+
+    Read from matplotlib's sample data (installed with the package, no
+    download); colour images are converted with the ITU-R 601 luma weights.
+    """
+    import matplotlib.cbook as cbook
+    import matplotlib.pyplot as plt
+
+    path = Path(cbook.get_sample_data(str(name), asfileobj=False))
+    if not path.is_file():
+        raise ValueError(
+            f"name must be an image in matplotlib's sample data, e.g. 'grace_hopper.jpg'; "
+            f"{name!r} is not there."
+        )
+    img = np.asarray(plt.imread(path), dtype=np.float64)
+    if img.ndim == 3:
+        img = img[..., :3] @ np.array([0.299, 0.587, 0.114])
+    if img.max() > 1.0:
+        img = img / 255.0
+    return img
+
+
+def image_patches(image, size: int, *, stride: int | None = None) -> np.ndarray:
+    """All size × size patches of an image on a grid, flattened and centred.
+
+    Parameters
+    ----------
+    image : array (H, W)
+        Grayscale image.
+    size : int
+        Patch side; each patch becomes a vector of n = size² pixels (row-major).
+    stride : int, optional
+        Grid spacing (default ``size``: non-overlapping patches).
+
+    Returns
+    -------
+    array (N, size²)
+        Patches minus their mean patch (so the set has mean zero).
+    """
+    img = np.asarray(image, dtype=np.float64)
+    if img.ndim != 2 or not np.all(np.isfinite(img)):
+        raise ValueError(f"image must be a finite 2-D grayscale array, got shape {img.shape}.")
+    size = int(size)
+    stride = size if stride is None else int(stride)
+    if size < 1 or stride < 1 or size > min(img.shape):
+        raise ValueError(
+            f"size and stride must be positive and size <= min(image.shape) = {min(img.shape)}, "
+            f"got size = {size}, stride = {stride}."
+        )
+    win = np.lib.stride_tricks.sliding_window_view(img, (size, size))[::stride, ::stride]
+    patches = win.reshape(-1, size * size)
+    return patches - patches.mean(axis=0)

@@ -1,0 +1,478 @@
+"""Online learning at full speed: compiled scans over sample streams, vmapped sweeps.
+
+One run of online learning feeds a network one sample per step,
+
+* stochastic (Algorithms 1 and 2):  weights ← ``net._step(x_t, η)``
+* expected (averaged update):       weights ← weights + η · ``net._flow(C_t)``  (eq. 5.1)
+
+where x_t and C_t come from a stream (:mod:`whitenlib.data`). The run is one
+jitted ``lax.scan`` in three levels:
+
+    records  (n_steps / record_every)     whitening error, divergence check
+      └ blocks (record_every / block)     ``net.refresh()`` where the network has one
+          └ steps (block)                 one update per sample
+
+with ``block = gcd(record_every, refresh_every)``, so the O(n³) error
+evaluation and the exact refresh of a carried inverse stay off the
+per-sample path. :func:`sweep` ``vmap``-s the same scan over runs (seeds,
+initializations, learning rates, input statistics) in one compiled call.
+
+The code only uses the network interface ``_step``, ``_flow``, ``weights``,
+``with_weights``, ``M`` and, if present, ``refresh``: any network class with
+that interface can be trained.
+
+Divergence. At every record the run is declared diverged when its weights are
+not finite, its M is not positive definite, or its error exceeds
+``error_bound``. A diverged run is frozen at its last good recorded state (so
+no NaN propagates), its later errors are ``inf``, and the step of the record
+where it was caught is kept in ``diverged_at``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from dataclasses import dataclass, field, replace
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from whitenlib.data import is_stream
+from whitenlib.objective import _whitening_error
+from whitenlib.validation import check_positive
+
+DEFAULT_ERROR_BOUND = 1e10
+
+# ------------------------------------------------------------------ results
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """The result of online training: recorded errors, final network, divergence.
+
+    Shapes use ``B`` for the batch shape of the runs (``()`` for :func:`train`,
+    ``(R,)`` for :func:`sweep`, anything after :meth:`reshape`) and ``S`` for
+    the number of records, ``n_steps // record_every + 1``.
+
+    Attributes
+    ----------
+    steps : ndarray (S,) of int
+        Step of each record: 0, record_every, 2 record_every, …, n_steps.
+    errors : ndarray (*B, S)
+        Whitening error ‖M⁻¹ C_t M⁻¹ − I‖₂ at each record, against the
+        covariance of the context active at that step; ``inf`` once a run has
+        diverged, never NaN.
+    final : network
+        The network after the last step (the last good state of a diverged
+        run); its weights carry the leading axes ``B``.
+    diverged : ndarray (*B,) of bool
+        Whether the run diverged.
+    diverged_at : ndarray (*B,) of int
+        Step of the record at which divergence was caught; −1 for runs that
+        did not diverge.
+    eta : ndarray (*B,)
+        Learning rate of each run.
+    params : dict of str → ndarray (*B,)
+        Labels of the runs (e.g. ``gamma``, ``seed``), carried along for reports.
+    """
+
+    steps: np.ndarray
+    errors: np.ndarray
+    final: object
+    diverged: np.ndarray
+    diverged_at: np.ndarray
+    eta: np.ndarray
+    params: dict = field(default_factory=dict)
+
+    @property
+    def batch_shape(self) -> tuple:
+        """Shape B of the runs."""
+        return self.diverged.shape
+
+    def time(self) -> np.ndarray:
+        """Continuous time t = η × steps of each record, shape (*B, S)."""
+        return self.eta[..., None] * self.steps
+
+    def steps_to_threshold(self, threshold: float, *, stay: bool = True) -> np.ndarray:
+        """Steps until the error reaches ``threshold``; see :func:`steps_to_threshold`."""
+        return steps_to_threshold(self.steps, self.errors, threshold, stay=stay)
+
+    def reshape(self, *shape) -> "Trajectory":
+        """The same runs with batch shape ``shape`` (e.g. (len(gammas), n_seeds))."""
+        shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], tuple) else shape
+        nb = len(self.batch_shape)
+
+        def rs(a):
+            a = np.asarray(a) if not isinstance(a, jax.Array) else a
+            return a.reshape(shape + a.shape[nb:])
+
+        return replace(
+            self,
+            errors=rs(self.errors),
+            final=jax.tree_util.tree_map(rs, self.final),
+            diverged=rs(self.diverged),
+            diverged_at=rs(self.diverged_at),
+            eta=rs(self.eta),
+            params={k: rs(v) for k, v in self.params.items()},
+        )
+
+    def divergence_report(self) -> list[dict]:
+        """One dict per diverged run: its index, the step, η and every label in ``params``."""
+        out = []
+        for idx in zip(*np.nonzero(self.diverged)):
+            row = {"run": tuple(int(i) for i in idx), "step": int(self.diverged_at[idx]),
+                   "eta": float(self.eta[idx])}
+            row.update({k: float(v[idx]) for k, v in self.params.items()})
+            out.append(row)
+        return out
+
+    def summary(self) -> str:
+        """A one-line count of diverged runs followed by one line per diverged run."""
+        report = self.divergence_report()
+        lines = [f"{len(report)} of {self.diverged.size} runs diverged"]
+        for row in report:
+            labels = ", ".join(f"{k} = {v:.3g}" for k, v in row.items() if k not in ("run", "step"))
+            lines.append(f"  run {row['run']}: diverged by step {row['step']} ({labels})")
+        return "\n".join(lines)
+
+
+def steps_to_threshold(steps, errors, threshold: float, *, stay: bool = True) -> np.ndarray:
+    """First recorded step at which the error is at or below ``threshold``.
+
+    Parameters
+    ----------
+    steps : array (S,)
+        Recorded steps, increasing.
+    errors : array (*B, S)
+        Errors at those steps (``inf`` for diverged records).
+    threshold : float
+        Error level ε > 0.
+    stay : bool
+        If True (the book's definition of convergence), the first recorded
+        step from which the error stays ≤ ε at every later record; if False,
+        the first recorded step with error ≤ ε.
+
+    Returns
+    -------
+    ndarray (*B,)
+        The step, as a float; ``np.inf`` where the threshold is never reached
+        (or not kept until the end of the run). Never NaN.
+    """
+    check_positive("threshold", threshold)
+    steps = np.asarray(steps, dtype=float)
+    below = np.asarray(errors) <= threshold
+    if below.shape[-1] != steps.shape[-1]:
+        raise ValueError(
+            f"errors must have {steps.shape[-1]} records on its last axis to match steps, "
+            f"got shape {below.shape}."
+        )
+    if stay:
+        # below from here to the end: reverse cumulative AND
+        below = np.flip(np.logical_and.accumulate(np.flip(below, -1), axis=-1), -1)
+    reached = below.any(axis=-1)
+    first = np.argmax(below, axis=-1)
+    return np.where(reached, steps[first], np.inf)
+
+
+def median_and_spread(values, axis: int = -1, q: tuple = (0.25, 0.75)):
+    """Median and a quantile range along ``axis``, with ``inf`` (not reached) kept as ``inf``.
+
+    Returns
+    -------
+    (median, low, high) : three arrays with ``axis`` removed
+        ``low``/``high`` are the quantiles ``q`` (default the quartiles). A
+        quantile that falls among the unreached runs is ``inf``, never NaN.
+    """
+    v = np.asarray(values, dtype=float)
+    if np.isnan(v).any():
+        raise ValueError("values must not contain NaN (use inf for runs that never converged).")
+    big = np.finfo(float).max
+    w = np.where(np.isinf(v), big, v)
+    out = np.quantile(w, [0.5, *q], axis=axis)
+    out = np.where(out >= big / 4, np.inf, out)
+    return out[0], out[1], out[2]
+
+
+# ------------------------------------------------------------------ the scan
+
+
+def _tree_where(cond, a, b):
+    return jax.tree_util.tree_map(lambda u, v: jnp.where(cond, u, v), a, b)
+
+
+def _healthy(net, err, bound):
+    finite = jnp.all(jnp.array([jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree_util.tree_leaves(net)]))
+    m = net.M
+    m = jnp.where(jnp.isfinite(m), m, 0.0)
+    pd = jnp.linalg.eigvalsh(m)[0] > 0
+    return finite & pd & jnp.isfinite(err) & (err <= bound)
+
+
+def _error(net, c):
+    m = net.M
+    return _whitening_error(jnp.where(jnp.isfinite(m), m, jnp.eye(m.shape[-1])), c)
+
+
+def _run(net, stream, eta, key, bound, *, n_records, record_every, block, mean):
+    """One run (no batch axes): returns (final net, errors (S,), diverged, diverged_at)."""
+    has_refresh = hasattr(net, "refresh")
+
+    def one_block(net, t0):
+        ts = t0 + jnp.arange(block)
+        if mean:
+            def update(n, t):
+                return n.with_weights(n.weights + eta * n._flow(stream.covariance(t))), None
+
+            net, _ = jax.lax.scan(update, net, ts)
+        else:
+            xs = jax.vmap(stream.sample, in_axes=(None, 0))(key, ts)
+            net, _ = jax.lax.scan(lambda n, x: (n._step(x, eta), None), net, xs)
+        if has_refresh:
+            net = net.refresh()
+        return net, None
+
+    def one_record(carry, r):
+        net, div, div_at = carry
+        t0 = r * record_every
+        new, _ = jax.lax.scan(one_block, net, t0 + block * jnp.arange(record_every // block))
+        t_end = t0 + record_every
+        err = _error(new, stream.covariance(t_end))
+        bad = ~_healthy(new, err, bound)
+        div_at = jnp.where(bad & ~div, t_end, div_at)
+        div = div | bad
+        net = _tree_where(div, net, new)
+        return (net, div, div_at), jnp.where(div, jnp.inf, err)
+
+    err0 = _error(net, stream.covariance(0))
+    init = (net, jnp.array(False), jnp.array(-1, dtype=jnp.int64))
+    (net, div, div_at), errs = jax.lax.scan(one_record, init, jnp.arange(n_records))
+    return net, jnp.concatenate([err0[None], errs]), div, div_at
+
+
+@partial(jax.jit, static_argnames=("n_records", "record_every", "block", "mean", "batched_stream"))
+def _sweep_compiled(net, stream, eta, keys, bound, *, n_records, record_every, block, mean, batched_stream):
+    run = partial(_run, n_records=n_records, record_every=record_every, block=block, mean=mean)
+    return jax.vmap(run, in_axes=(0, 0 if batched_stream else None, 0, 0, None))(
+        net, stream, eta, keys, bound
+    )
+
+
+# ------------------------------------------------------------------ public entry points
+
+
+def _check_schedule(n_steps, record_every, refresh_every, stream):
+    for name, v in (("n_steps", n_steps), ("record_every", record_every), ("refresh_every", refresh_every)):
+        if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
+            raise ValueError(f"{name} must be a positive integer, got {v!r}.")
+    if n_steps % record_every:
+        raise ValueError(
+            f"n_steps = {n_steps} must be a multiple of record_every = {record_every}."
+        )
+    if not is_stream(stream):
+        raise ValueError(
+            "stream must be a whitenlib stream (GaussianStream, PatchStream or FixedSamples), "
+            f"got {type(stream).__name__}."
+        )
+    length = getattr(stream, "length", None)
+    if length is not None and n_steps > length:
+        raise ValueError(f"n_steps = {n_steps} exceeds the {length} samples of the stream.")
+
+
+def _batch_size(net) -> int:
+    m = getattr(net, "M", None)
+    if m is None or m.ndim != 3:
+        raise ValueError(
+            "net must be a network with one leading run axis (M of shape (R, n, n)); "
+            "build it with initial_networks or stack_networks, or use train for one run."
+        )
+    return int(m.shape[0])
+
+
+def _default_key(key):
+    return jax.random.key(0) if key is None else key
+
+
+def sweep(net, stream, eta, n_steps: int, *, key=None, record_every: int = 100,
+          refresh_every: int = 500, mean: bool = False,
+          error_bound: float = DEFAULT_ERROR_BOUND, params: dict | None = None) -> Trajectory:
+    """Train R networks at once (one compiled, vmapped scan) and record their errors.
+
+    Parameters
+    ----------
+    net : network with a leading run axis R
+        E.g. from :func:`initial_networks` or :func:`stack_networks`.
+    stream : stream
+        Unbatched (every run sees its own draws from the same statistics) or
+        batched with leading axis R (see :func:`whitenlib.data.stack_streams`).
+    eta : float or array (R,)
+        Learning rate(s), positive.
+    n_steps : int
+        Samples per run; a multiple of ``record_every``.
+    key : JAX key, or array of R keys, optional
+        Randomness of the samples. One key is split into R keys (independent
+        samples per run); pass R keys to choose, e.g. the same key for runs
+        that should see the same samples. Default ``jax.random.key(0)``.
+    record_every : int
+        Steps between recorded errors.
+    refresh_every : int
+        Steps between calls to ``net.refresh()`` (networks that carry an
+        inverse); the scan refreshes every gcd(record_every, refresh_every) steps.
+    mean : bool
+        Use the expected update weights + η flow(C_t) instead of samples.
+    error_bound : float
+        A record with error above this counts as divergence.
+    params : dict of str → array (R,), optional
+        Labels carried into the result (e.g. ``{"gamma": gammas}``).
+
+    Returns
+    -------
+    Trajectory
+        With batch shape (R,).
+    """
+    _check_schedule(n_steps, record_every, refresh_every, stream)
+    check_positive("error_bound", error_bound)
+    r = _batch_size(net)
+    eta_arr = np.broadcast_to(np.asarray(eta, dtype=float), (r,)) if np.ndim(eta) == 0 else np.asarray(eta, dtype=float)
+    if eta_arr.shape != (r,):
+        raise ValueError(f"eta must be a scalar or have shape ({r},) (one per run), got {np.shape(eta)}.")
+    if not np.all(np.isfinite(eta_arr)) or np.any(eta_arr <= 0):
+        raise ValueError(f"eta must contain positive finite learning rates, got {eta_arr}.")
+    if stream.batched and stream.covs.shape[0] != r:
+        raise ValueError(
+            f"stream is batched with {stream.covs.shape[0]} entries but net has {r} runs."
+        )
+    if stream.n != net.M.shape[-1]:
+        raise ValueError(f"stream has n = {stream.n} but the network has n = {net.M.shape[-1]}.")
+    key = _default_key(key)
+    keys = key if (hasattr(key, "shape") and key.shape[:1] == (r,) and _is_key_batch(key)) else jax.random.split(key, r)
+    params = {k: np.broadcast_to(np.asarray(v), (r,)).copy() for k, v in (params or {}).items()}
+    block = math.gcd(record_every, refresh_every) if hasattr(net, "refresh") else record_every
+    final, errors, div, div_at = _sweep_compiled(
+        net, stream, jnp.asarray(eta_arr), keys, float(error_bound),
+        n_records=n_steps // record_every, record_every=record_every, block=block,
+        mean=bool(mean), batched_stream=stream.batched,
+    )
+    errors = np.asarray(errors)
+    return Trajectory(
+        steps=np.arange(0, n_steps + 1, record_every),
+        errors=errors, final=final, diverged=np.asarray(div), diverged_at=np.asarray(div_at),
+        eta=eta_arr.copy(), params=params,
+    )
+
+
+def _is_key_batch(key) -> bool:
+    if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+        return key.ndim == 1
+    return key.ndim == 2  # legacy uint32 keys, shape (R, 2)
+
+
+def train(net, stream, eta, n_steps: int, *, key=None, record_every: int = 100,
+          refresh_every: int = 500, mean: bool = False,
+          error_bound: float = DEFAULT_ERROR_BOUND) -> Trajectory:
+    """Train one network on a stream (one compiled scan); see :func:`sweep` for the arguments.
+
+    ``net`` and ``stream`` carry no batch axis; ``eta`` is a scalar. Returns a
+    :class:`Trajectory` with batch shape ().
+    """
+    if not is_stream(stream) or stream.batched:
+        raise ValueError("stream must be an unbatched whitenlib stream; use sweep for batches.")
+    check_positive("eta", eta)
+    batched = jax.tree_util.tree_map(lambda a: a[None], net)
+    key = _default_key(key)
+    out = sweep(batched, stream, float(eta), n_steps, key=key[None] if _is_single_key(key) else key,
+                record_every=record_every, refresh_every=refresh_every, mean=mean,
+                error_bound=error_bound)
+    return out.reshape(())
+
+
+def _is_single_key(key) -> bool:
+    if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+        return key.ndim == 0
+    return key.ndim == 1
+
+
+# ------------------------------------------------------------------ building batches of runs
+
+
+def stack_networks(nets):
+    """Stack networks of one class along a new leading run axis (for :func:`sweep`)."""
+    nets = list(nets)
+    if not nets or any(type(n) is not type(nets[0]) for n in nets):
+        raise ValueError("nets must be a non-empty sequence of networks of one class.")
+    return jax.tree_util.tree_map(lambda *a: jnp.stack(a), *nets)
+
+
+def _rng(seed) -> np.random.Generator:
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0:
+        return np.random.default_rng(int(seed))
+    raise ValueError(f"rng must be a numpy.random.Generator or a non-negative int seed, got {seed!r}.")
+
+
+def initial_factors(rng, n: int, gamma, k: int | None = None) -> np.ndarray:
+    """Random factors W₀ = √(γ/k)·A, A standard normal of shape (n, k); k defaults to 2n.
+
+    Drawn with NumPy (``rng`` a ``numpy.random.Generator`` or an int seed), so
+    building initial conditions compiles nothing. ``gamma`` is a scalar or an
+    array (R,); returns shape (n, k) or (R, n, k), one independent A per entry.
+    """
+    n = int(n)
+    k = 2 * n if k is None else int(k)
+    if n < 1 or k < n:
+        raise ValueError(f"need n >= 1 and k >= n for an SPD M0 = W0 W0^T, got n = {n}, k = {k}.")
+    g = np.asarray(gamma, dtype=float)
+    if not np.all(np.isfinite(g)) or np.any(g <= 0):
+        raise ValueError(f"gamma must contain positive finite scales, got {g}.")
+    a = _rng(rng).standard_normal(g.shape + (n, k))
+    return np.sqrt(g / k)[..., None, None] * a
+
+
+def initial_M(rng, n: int, gamma, k: int | None = None) -> np.ndarray:
+    """Random initial recurrent matrices M₀ = W₀W₀ᵀ with W₀ from :func:`initial_factors`.
+
+    E[M₀] = γ I; the eigenvalues of M₀/γ follow the Marchenko–Pastur law of
+    ratio n/k. Shape (n, n) or (R, n, n).
+    """
+    w = initial_factors(rng, n, gamma, k)
+    return w @ np.swapaxes(w, -1, -2)
+
+
+def initial_networks(Net, rng, n: int, gamma, k: int | None = None):
+    """A batch of networks of class ``Net`` with M₀ = W₀W₀ᵀ, W₀ = √(γ/k)·A (the book's protocol).
+
+    When a network's weights are themselves a factor of M (M = weights ·
+    weightsᵀ, as for :class:`~whitenlib.networks.InterneuronNetwork`), its
+    weights are W₀; otherwise the network is ``Net.from_M(M₀)`` (with ``k``
+    passed when ``from_M`` takes it). Runs with the same ``rng`` state and
+    γ therefore start every class at the same M₀.
+
+    Parameters
+    ----------
+    Net : network class
+    rng : numpy.random.Generator or int
+    n : int
+    gamma : array (R,)
+        Initialization scales; E[M₀] = γ I.
+    k : int, optional
+        Columns of W₀ (interneurons); default 2n.
+
+    Returns
+    -------
+    network whose leaves carry the leading axis R.
+    """
+    g = np.atleast_1d(np.asarray(gamma, dtype=float))
+    k = 2 * int(n) if k is None else int(k)
+    w0 = initial_factors(rng, n, g, k)
+    m0 = w0 @ np.swapaxes(w0, -1, -2)
+    kwargs = {"k": k} if "k" in inspect.signature(Net.from_M).parameters else {}
+    template = Net.from_M(m0[0], **kwargs)
+    w_t = np.asarray(template.weights)
+    if w_t.shape == w0.shape[1:] and np.allclose(w_t @ w_t.T, np.asarray(template.M)):
+        return jax.jit(jax.vmap(template.with_weights))(jnp.asarray(w0))
+    try:  # one vectorized construction when from_M is pure JAX
+        return jax.jit(jax.vmap(lambda m: Net.from_M(m, **kwargs)))(jnp.asarray(m0))
+    except (jax.errors.JAXTypeError, TypeError, ValueError):  # e.g. a NumPy solve inside from_M
+        return stack_networks([Net.from_M(m, **kwargs) for m in m0])
