@@ -30,6 +30,7 @@ g; the frame W is carried as a second pytree child and never learns).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from itertools import combinations
 
 import jax
@@ -82,17 +83,37 @@ def _gain_objective(w, g, c):
     return _objective(_effective_M(w, g), c)
 
 
-@jax.jit
-def _newton_direction(w, g, c):
-    """H⁻¹∇ of f(M(g)) in g (least squares: H may be singular when k > n(n + 1)/2)."""
-    grad = jax.grad(_gain_objective, argnums=1)(w, g, c)
-    hess = jax.hessian(_gain_objective, argnums=1)(w, g, c)
-    return jnp.linalg.lstsq(hess, grad)[0]
+@partial(jax.jit, static_argnames=("iters",))
+def _newton_minimise(w, g0, c, active, iters):
+    """Damped Newton on the convex f(M(g)) over the active gains.
 
+    ``iters`` steps, each halved until M ≻ 0 and f does not rise; gains where
+    ``active`` is 0 keep their value.
+    """
+    grad = jax.grad(_gain_objective, argnums=1)
+    hess = jax.hessian(_gain_objective, argnums=1)
 
-@jax.jit
-def _objective_and_min_eig(w, g, c):
-    return _gain_objective(w, g, c), jnp.linalg.eigvalsh(_effective_M(w, g))[0]
+    def value(g):
+        f = _gain_objective(w, g, c)
+        ok = (jnp.linalg.eigvalsh(_effective_M(w, g))[0] > 0) & jnp.isfinite(f)
+        return jnp.where(ok, f, jnp.inf)
+
+    def newton_step(_, g):
+        # least squares: the Hessian is singular when k > n(n + 1)/2
+        h = hess(w, g, c) * active[:, None] * active[None, :] + jnp.diag(1.0 - active)
+        step = jnp.linalg.lstsq(h, grad(w, g, c) * active)[0]
+        f0 = value(g)
+
+        def shrink(t):
+            return t * 0.5
+
+        def too_far(t):
+            return (value(g - t * step) > f0) & (t > 1e-12)
+
+        t = jax.lax.while_loop(too_far, shrink, jnp.asarray(1.0, g.dtype))
+        return jnp.where(value(g - t * step) <= f0, g - t * step, g)
+
+    return jax.lax.fori_loop(0, iters, newton_step, g0)
 
 
 @jax.tree_util.register_pytree_node_class
@@ -264,33 +285,31 @@ class GainNetwork(_Network):
         c = _check_covariance(C, self.n)
         return _objective(_effective_M(self.W, jnp.asarray(g, dtype=jnp.float64)), c)
 
-    def optimal(self, C, *, iters: int = 50, tol: float = 1e-12) -> "GainNetwork":
+    def optimal(self, C, *, active=None, iters: int = 40) -> "GainNetwork":
         """The network with this frame at the minimiser of f over the gains (damped Newton).
 
         f(M(g)) is convex in g (M is affine in g), so the minimiser is the fixed
         point of the gain flow (9.4). With k ≥ n(n + 1)/2 spanning vectors it has
         M = C^{1/2}; with fewer it only satisfies w_iᵀ M⁻¹CM⁻¹ w_i = 1.
-        Starts from the current gains (which must give an SPD M).
+        ``active`` (k,) of 0/1 (or booleans), optional, selects the gains that
+        learn; the others keep their current value (default: all learn), which
+        is the network with only the active interneurons when those gains are 0.
+        Works under ``jax.vmap`` (e.g. over frames or masks).
+
+        Starts from the current gains (which must give an SPD M); each of the
+        ``iters`` Newton steps is halved until M stays positive definite and f
+        does not increase.
         """
         c = _check_covariance(C, self.n)
         if self.weights.ndim != 1:
             raise ValueError("optimal needs a single network (gains of shape (k,)), not a batch.")
-        w, g = self.W, self.weights
-        f_g = float(_gain_objective(w, g, c))
-        for _ in range(int(iters)):
-            step = _newton_direction(w, g, c)
-            t, accepted = 1.0, False
-            while t > 1e-12 and not accepted:  # backtracking: stay SPD and do not increase f
-                g_try = g - t * step
-                f_try, eig_min = (float(v) for v in _objective_and_min_eig(w, g_try, c))
-                accepted = np.isfinite(f_try) and eig_min > 0 and f_try <= f_g
-                t *= 0.5
-            if not accepted:
-                break
-            g, f_g = g_try, f_try
-            if float(jnp.max(jnp.abs(2 * t * step))) < tol:
-                break
-        return self.with_weights(g)
+        if active is None:
+            mask = jnp.ones(self.k)
+        else:
+            mask = as_array("active", active, min_ndim=1)
+            if mask.shape != (self.k,):
+                raise ValueError(f"active must have shape ({self.k},) (one flag per gain), got {mask.shape}.")
+        return self.with_weights(_newton_minimise(self.W, self.weights, c, mask, int(iters)))
 
     def neural_velocity(self, state, x, tau: float = 1.0, tau_n: float = 1.0):
         """Right-hand side of the fast dynamics (9.1).

@@ -137,8 +137,12 @@ class DirectNetwork(_Network):
         return self.tree_unflatten(None, (weights,))
 
     @classmethod
-    def from_M(cls, M) -> "DirectNetwork":
-        """The direct network whose recurrent matrix is M."""
+    def from_M(cls, M, k: int | None = None, key: jax.Array | None = None) -> "DirectNetwork":
+        """The direct network whose recurrent matrix is M.
+
+        ``k`` and ``key`` are accepted, and ignored, so that ``Net.from_M(M, k=k, key=key)``
+        works for both network classes.
+        """
         return cls(M)
 
     @property

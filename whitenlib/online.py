@@ -440,14 +440,69 @@ def initial_M(rng, n: int, gamma, k: int | None = None) -> np.ndarray:
     return w @ np.swapaxes(w, -1, -2)
 
 
+def _is_factor_network(net) -> bool:
+    """Whether the network's weights W satisfy M = W Wᵀ (weights are a factor of M)."""
+    w = np.asarray(net.weights)
+    m = np.asarray(net.M)
+    return w.ndim == 2 and w.shape[0] == m.shape[-1] and np.allclose(w @ w.T, m)
+
+
+def _from_M_kwargs(Net, k):
+    return {"k": int(k)} if k is not None and "k" in inspect.signature(Net.from_M).parameters else {}
+
+
+def networks_from_M(Net, M, k: int | None = None, rng=None):
+    """A batch of networks of class ``Net`` with given effective matrices M.
+
+    Parameters
+    ----------
+    Net : network class
+    M : array (n, n) or (R, n, n)
+        SPD effective recurrent matrices, one per run.
+    k : int, optional
+        Passed to ``Net.from_M`` when it takes it (number of interneurons).
+    rng : numpy.random.Generator or int, optional
+        For networks whose weights are a factor of M (M = W Wᵀ): rotate each
+        W by an independent Haar-random orthogonal k × k matrix, W = M^{1/2}[I, 0]Vᵀ
+        (same M, generic W). Without it W = [M^{1/2}, 0].
+
+    Returns
+    -------
+    network whose leaves carry the leading axis R.
+    """
+    m = np.asarray(M, dtype=float)
+    m = m[None] if m.ndim == 2 else m
+    if m.ndim != 3 or m.shape[-1] != m.shape[-2]:
+        raise ValueError(f"M must have shape (n, n) or (R, n, n), got {np.shape(M)}.")
+    kwargs = _from_M_kwargs(Net, k)
+    template = Net.from_M(m[0], **kwargs)  # validates the first
+    if _is_factor_network(template):
+        # W = M^{1/2} [I, 0] Vᵀ, computed in NumPy; one compiled with_weights for the batch
+        lam, q = np.linalg.eigh(m)
+        if np.any(lam <= 0):
+            raise ValueError("M must be positive definite (every matrix of the batch).")
+        half = (q * np.sqrt(lam)[:, None, :]) @ np.swapaxes(q, -1, -2)
+        kk = template.weights.shape[-1]
+        w = np.concatenate([half, np.zeros(half.shape[:-1] + (kk - half.shape[-1],))], axis=-1)
+        if rng is not None:
+            z, r = np.linalg.qr(_rng(rng).standard_normal((m.shape[0], kk, kk)))
+            v = z * np.sign(np.diagonal(r, axis1=-2, axis2=-1))[:, None, :]  # Haar (Mezzadri 2007)
+            w = w @ np.swapaxes(v, -1, -2)
+        return jax.jit(jax.vmap(template.with_weights))(jnp.asarray(w))
+    try:  # one vectorized construction when from_M is pure JAX
+        return jax.jit(jax.vmap(lambda mm: Net.from_M(mm, **kwargs)))(jnp.asarray(m))
+    except (jax.errors.JAXTypeError, TypeError, ValueError):  # e.g. a NumPy solve inside from_M
+        return stack_networks([Net.from_M(mm, **kwargs) for mm in m])
+
+
 def initial_networks(Net, rng, n: int, gamma, k: int | None = None):
     """A batch of networks of class ``Net`` with M₀ = W₀W₀ᵀ, W₀ = √(γ/k)·A (the book's protocol).
 
     When a network's weights are themselves a factor of M (M = weights ·
     weightsᵀ, as for :class:`~whitenlib.networks.InterneuronNetwork`), its
     weights are W₀; otherwise the network is ``Net.from_M(M₀)`` (with ``k``
-    passed when ``from_M`` takes it). Runs with the same ``rng`` state and
-    γ therefore start every class at the same M₀.
+    passed when ``from_M`` takes it). The same ``rng`` seed and γ therefore
+    start every class at the same M₀.
 
     Parameters
     ----------
@@ -467,12 +522,7 @@ def initial_networks(Net, rng, n: int, gamma, k: int | None = None):
     k = 2 * int(n) if k is None else int(k)
     w0 = initial_factors(rng, n, g, k)
     m0 = w0 @ np.swapaxes(w0, -1, -2)
-    kwargs = {"k": k} if "k" in inspect.signature(Net.from_M).parameters else {}
-    template = Net.from_M(m0[0], **kwargs)
-    w_t = np.asarray(template.weights)
-    if w_t.shape == w0.shape[1:] and np.allclose(w_t @ w_t.T, np.asarray(template.M)):
+    template = Net.from_M(m0[0], **_from_M_kwargs(Net, k))
+    if _is_factor_network(template) and template.weights.shape == w0.shape[1:]:
         return jax.jit(jax.vmap(template.with_weights))(jnp.asarray(w0))
-    try:  # one vectorized construction when from_M is pure JAX
-        return jax.jit(jax.vmap(lambda m: Net.from_M(m, **kwargs)))(jnp.asarray(m0))
-    except (jax.errors.JAXTypeError, TypeError, ValueError):  # e.g. a NumPy solve inside from_M
-        return stack_networks([Net.from_M(m, **kwargs) for m in m0])
+    return networks_from_M(Net, m0, k)

@@ -86,55 +86,81 @@ def covariance_ellipse(ax, cov, center=(0.0, 0.0), n_std: float = 2.0, **kwargs)
 def draw_circuit(ax, kind: str, n: int = 3, k: int = 4) -> None:
     """Schematic of a circuit: ``kind`` is "direct", "interneuron" or "gain".
 
-    Primary neurons (triangles) receive x from below and send y up; the direct
-    circuit connects them to each other (−M), the interneuron circuits route
-    the recurrence through k interneurons (circles): Wᵀ excites them and −W
-    inhibits the primary neurons.
+    Primary neurons (black triangles) receive x from below and send y up. The
+    direct circuit connects them to each other by inhibitory synapses −M
+    (lines ending in dots; self-connections not drawn). The interneuron circuits
+    route the recurrence through k interneurons (circles): every line is a
+    reciprocal pair, shown once in full (right): excitation Wᵀ to the
+    interneuron (arrow) and inhibition −W back (dot). Both panels share one
+    vertical layout, so two of them side by side line up.
     """
     if kind not in ("direct", "interneuron", "gain"):
         raise ValueError(f"kind must be 'direct', 'interneuron' or 'gain', got {kind!r}.")
+    from matplotlib.patches import Circle, Polygon
+
     ax.set_axis_off()
     ax.set_aspect("equal")
-    xs = np.linspace(0, 3.0, n)
-    y0 = 0.0
-    prim = OKABE_ITO["black"]
-    inh = NETWORK_STYLE["direct" if kind == "direct" else kind]["color"]
+    grey, dark = "0.45", OKABE_ITO["black"]
+    col = NETWORK_STYLE["direct" if kind == "direct" else kind]["color"]
+    xs = 1.6 * np.arange(n)
+    half, top, bottom = 0.27, 0.3, -0.22  # triangle geometry
+
+    def arrow(p, q, color, lw=1.6, rad=0.0, style="-|>"):
+        ax.annotate("", xy=q, xytext=p, zorder=3, arrowprops=dict(
+            arrowstyle=style, color=color, lw=lw, shrinkA=0, shrinkB=0,
+            mutation_scale=14, connectionstyle=f"arc3,rad={rad}"))
+
     for xi in xs:
-        ax.annotate("", xy=(xi, y0 - 0.22), xytext=(xi, y0 - 1.0),
-                    arrowprops=dict(arrowstyle="->", color="0.4", lw=1.5))
-        ax.annotate("", xy=(xi, y0 + 1.0), xytext=(xi, y0 + 0.22),
-                    arrowprops=dict(arrowstyle="->", color="0.4", lw=1.5))
-        ax.plot([xi], [y0], marker="^", markersize=22, color=prim, zorder=3)
-    ax.text(xs[0] - 0.55, y0 - 0.8, r"$\mathbf{x}$", fontsize=14)
-    ax.text(xs[0] - 0.55, y0 + 0.7, r"$\mathbf{y}$", fontsize=14)
+        arrow((xi, -1.25), (xi, bottom - 0.03), grey)
+        arrow((xi, top + 0.02), (xi, 1.15), grey)
+        ax.add_patch(Polygon([(xi - half, bottom), (xi + half, bottom), (xi, top)],
+                             closed=True, color=dark, zorder=4))
+    ax.text(xs[0] - 0.45, -0.95, r"$\mathbf{x}$", fontsize=15, ha="right", va="center")
+    ax.text(xs[0] - 0.45, 0.85, r"$\mathbf{y}$", fontsize=15, ha="right", va="center")
+    ax.text(xs[-1] + 0.45, 0.0, "primary\nneurons", fontsize=10, color="0.3", va="center")
+
     if kind == "direct":
-        for i, xi in enumerate(xs):
-            for j, xj in enumerate(xs):
-                if i < j:
-                    rad = 0.5 if (j - i) > 1 else 0.35
-                    ax.annotate("", xy=(xj - 0.1, y0 + 0.15), xytext=(xi + 0.1, y0 + 0.15),
-                                arrowprops=dict(arrowstyle="-[", color=inh, lw=1.5,
-                                                connectionstyle=f"arc3,rad=-{rad}"))
-                    ax.annotate("", xy=(xi + 0.1, y0 - 0.15), xytext=(xj - 0.1, y0 - 0.15),
-                                arrowprops=dict(arrowstyle="-[", color=inh, lw=1.5,
-                                                connectionstyle=f"arc3,rad=-{rad}"))
-        ax.text(xs[-1] + 0.35, y0 + 0.3, r"$-\mathbf{M}$", fontsize=13, color=inh)
-        ax.set_ylim(-1.3, 1.4)
+        dot = dict(marker="o", markersize=6, color=col, zorder=5)
+        for i in range(n - 1):  # neighbours: a straight reciprocal inhibitory pair
+            a, b = xs[i] + half + 0.08, xs[i + 1] - half - 0.08
+            ax.plot([a, b], [0.0, 0.0], color=col, lw=2, zorder=3)
+            ax.plot([a, b], [0.0, 0.0], ls="none", **dot)
+        for i in range(n):  # farther pairs: arcs below the row
+            for j in range(i + 2, n):
+                t = np.linspace(0, 1, 60)
+                px = (1 - t) * (xs[i] + 0.12) + t * (xs[j] - 0.12)
+                py = bottom - 0.05 - (0.35 + 0.15 * (j - i)) * 4 * t * (1 - t)
+                ax.plot(px, py, color=col, lw=2, zorder=3)
+                ax.plot([px[0], px[-1]], [py[0], py[-1]], ls="none", **dot)
+        ax.text(0.5 * (xs[0] + xs[1]), 0.2, r"$-\mathbf{M}$", fontsize=15, color=col, ha="center")
     else:
-        zs = np.linspace(-0.3, 3.3, k)
-        yz = 2.2
+        zs = np.linspace(xs[0] - 0.6, xs[-1] + 0.6, k)
+        yz, r = 2.3, 0.2
+        hi, hj = n - 1, k - 1  # the highlighted reciprocal pair
+        for i, xi in enumerate(xs):
+            for j, zj in enumerate(zs):
+                if (i, j) != (hi, hj):
+                    ax.plot([xi, zj], [top, yz - r], color=col, lw=1.0, alpha=0.35, zorder=2)
         for zj in zs:
-            ax.plot([zj], [yz], marker="o", markersize=16, color=inh, zorder=3)
-        for xi in xs:
-            for zj in zs:
-                ax.plot([xi, zj], [y0 + 0.2, yz - 0.15], color="0.6", lw=0.8, zorder=1)
-        ax.text(3.55, yz - 0.05, r"$\mathbf{n}$ (%d interneurons)" % k, fontsize=12, color=inh)
-        wtext = r"$\mathbf{W}^\top$ (excite), $-\mathbf{W}$ (inhibit)"
+            ax.add_patch(Circle((zj, yz), r, color=col, zorder=4))
+        p, q = (xs[hi] + 0.05, top), (zs[hj], yz - r)
+        arrow(p, q, col, lw=2.0, rad=0.3)
+        ax.annotate("", xy=p, xytext=q, zorder=3, arrowprops=dict(
+            arrowstyle="-", color=col, lw=2.0, shrinkA=0, shrinkB=0,
+            connectionstyle="arc3,rad=0.3"))
+        ax.plot([p[0]], [p[1]], marker="o", markersize=6, color=col, zorder=5)
+        box = dict(facecolor="white", edgecolor="none", pad=0.3, alpha=0.9)
+        ax.text(q[0] + 0.3, 1.25, r"$\mathbf{W}^{\top}$", fontsize=14, color=col, va="center")
+        ax.text(p[0] - 0.15, 1.3, r"$-\mathbf{W}$", fontsize=14, color=col, va="center",
+                ha="right", bbox=box, zorder=6)
+        label = "interneurons $\\mathbf{n}$" if kind == "interneuron" else \
+            "interneurons,\ngains $\\mathbf{g}$"
+        ax.text(zs[-1] + 0.35, yz, label, fontsize=10, color=col, va="center")
         if kind == "gain":
-            wtext = r"fixed $\mathbf{W}$, learned gains $\mathbf{g}$"
-        ax.text(-0.6, 1.35, wtext, fontsize=11, color="0.3")
-        ax.set_ylim(-1.3, 2.7)
-    ax.set_xlim(-0.9, 5.4 if kind != "direct" else 4.2)
+            ax.text(xs[0] - 0.9, 1.55, r"fixed $\mathbf{W}$", fontsize=11, color="0.3",
+                    ha="right", va="center")
+    ax.set_xlim(xs[0] - 1.2, xs[-1] + 2.5)
+    ax.set_ylim(-1.4, 2.7)
 
 
 def log_log_slope(x, y) -> float:

@@ -305,9 +305,10 @@ class AsymmetricInterneuronNetwork(_Network):
     Both W and Vᵀ receive the same Hebbian term y nᵀ, so the asymmetry
     D = W − Vᵀ decays as D ← (1 − η) D, whatever the samples (8.2).
 
-    ``weights = [W | Vᵀ]``, shape (n, 2k); ``M = W V`` (n × n, not symmetric
-    in general). The whitening error ‖M⁻¹CM⁻ᵀ − I‖₂ measures the covariance
-    of the output y = M⁻¹x.
+    ``weights = [W | Vᵀ]``, shape (n, 2k). The circuit's matrix W V
+    (``M_circuit``) is not symmetric in general; ``M`` is its symmetric polar
+    factor, which has the same whitening error, so the error, the flow
+    integrator and the online sweeps treat this class like the others.
     """
 
     weights: jnp.ndarray
@@ -354,9 +355,20 @@ class AsymmetricInterneuronNetwork(_Network):
         return jnp.swapaxes(self.weights[..., self.k :], -1, -2)
 
     @property
-    def M(self) -> jnp.ndarray:
-        """Effective recurrent matrix W V, shape (..., n, n)."""
+    def M_circuit(self) -> jnp.ndarray:
+        """The circuit's recurrent matrix W V (not symmetric in general), shape (..., n, n)."""
         return self.W @ self.V
+
+    @property
+    def M(self) -> jnp.ndarray:
+        """Symmetric polar factor P = ((WV)(WV)ᵀ)^{1/2} of W V = P U, shape (..., n, n).
+
+        The output y = (WV)⁻¹x = Uᵀ P⁻¹ x is P⁻¹x rotated, so
+        ‖P⁻¹CP⁻¹ − I‖₂ is the whitening error of the circuit, and P is SPD
+        exactly when W V is invertible. At W = Vᵀ, P = W V = W Wᵀ.
+        """
+        m = self.M_circuit
+        return spd_power(m @ jnp.swapaxes(m, -1, -2), 0.5)
 
     def asymmetry(self) -> jnp.ndarray:
         """D = W − Vᵀ, shape (..., n, k)."""
@@ -364,7 +376,7 @@ class AsymmetricInterneuronNetwork(_Network):
 
     def _respond(self, x):
         xs = jnp.atleast_2d(x)
-        out = jnp.swapaxes(jnp.linalg.solve(self.M, jnp.swapaxes(xs, -1, -2)), -1, -2)
+        out = jnp.swapaxes(jnp.linalg.solve(self.M_circuit, jnp.swapaxes(xs, -1, -2)), -1, -2)
         return out.reshape(out.shape[:-2] + x.shape)
 
     def _step(self, x, eta):
@@ -375,8 +387,8 @@ class AsymmetricInterneuronNetwork(_Network):
         return self.with_weights(self.weights + eta * (jnp.concatenate([hebb, hebb], axis=-1) - self.weights))
 
     def _flow(self, c):
-        # E[y nᵀ] = M⁻¹CM⁻ᵀ Vᵀ for both halves, minus the decay
-        cyy = _output_covariance(self.M, c)
+        # E[y nᵀ] = M⁻¹CM⁻ᵀ Vᵀ (M = W V) for both halves, minus the decay
+        cyy = _output_covariance(self.M_circuit, c)
         hebb = cyy @ self.weights[..., self.k :]
         return jnp.concatenate([hebb, hebb], axis=-1) - self.weights
 
