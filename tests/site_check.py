@@ -354,15 +354,8 @@ def execute_notebooks(site: Path, pages: list[str], errors: list[str], timeout: 
     ``python -m nbconvert`` is ``jupyter nbconvert`` run by this environment's Python, so the
     kernel sees the environment where whitenlib is installed.
     """
-    try:
-        import nbconvert  # noqa: F401
-
-        runner = [sys.executable, "-m", "nbconvert", "--to", "notebook", "--execute"]
-        timeout_opt = f"--ExecutePreprocessor.timeout={timeout}"
-    except ImportError:  # the same engine (nbclient) through its own command, jupyter-execute
-        print("  nbconvert is not installed here: executing with jupyter-execute (nbclient)")
-        runner = [sys.executable, "-c", "from nbclient.cli import main; main()"]
-        timeout_opt = f"--timeout={timeout}"
+    runner = [sys.executable, "-m", "nbconvert", "--to", "notebook", "--execute"]
+    timeout_opt = f"--ExecutePreprocessor.timeout={timeout}"
     results = {}
     with Server(site) as server, tempfile.TemporaryDirectory() as tmp:
         for name in pages:

@@ -12,6 +12,7 @@ networks    DirectNetwork, InterneuronNetwork (respond, step, flow)
 gain        GainNetwork: fixed synapses, learned interneuron gains (chapter 9)
 neural      the fast neural dynamics simulated in time
 theory      closed forms of the commuting case and convergence times
+flows       the continuous synaptic dynamics integrated (ODE solver, event detection)
 plotting    the book's figure style and schematic circuits
 data        sample streams (Gaussian, context switches, natural-image patches)
 online      online learning as compiled scans, vmapped sweeps, convergence steps
@@ -38,6 +39,8 @@ from whitenlib.objective import (
     whitening_error,
 )
 from whitenlib import theory
+from whitenlib import flows
+from whitenlib.flows import convergence_time, convergence_time_sweep, integrate_flow
 from whitenlib import data, online
 
 #: the paper's two networks and the third mechanism of chapter 9
@@ -51,10 +54,14 @@ __all__ = [
     "GainNetwork",
     "InterneuronNetwork",
     "NETWORKS",
+    "convergence_time",
+    "convergence_time_sweep",
     "covariance_from_spectrum",
     "data",
     "enable_float64",
     "float64_enabled",
+    "flows",
+    "integrate_flow",
     "interneuron_objective",
     "interneuron_objective_gradient",
     "log_uniform_spectrum",

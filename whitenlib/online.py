@@ -39,7 +39,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from whitenlib.data import is_stream
+from whitenlib.data import is_stream, sampling_keys
 from whitenlib.objective import _whitening_error
 from whitenlib.validation import check_positive
 
@@ -236,7 +236,10 @@ def _run(net, stream, eta, key, bound, *, n_records, record_every, block, mean):
     def one_record(carry, r):
         net, div, div_at = carry
         t0 = r * record_every
-        new, _ = jax.lax.scan(one_block, net, t0 + block * jnp.arange(record_every // block))
+        if record_every == block:
+            new, _ = one_block(net, t0)
+        else:
+            new, _ = jax.lax.scan(one_block, net, t0 + block * jnp.arange(record_every // block))
         t_end = t0 + record_every
         err = _error(new, stream.covariance(t_end))
         bad = ~_healthy(new, err, bound)
@@ -290,8 +293,20 @@ def _batch_size(net) -> int:
     return int(m.shape[0])
 
 
-def _default_key(key):
-    return jax.random.key(0) if key is None else key
+def _run_keys(key, r: int):
+    """One sampling key per run: from one key (or None: seed 0) or from R keys."""
+    if key is None:
+        return sampling_keys(0, r)
+    if isinstance(key, (int, np.integer)):
+        return sampling_keys(key, r)
+    typed = jnp.issubdtype(getattr(key, "dtype", np.float64), jax.dtypes.prng_key)
+    single = (typed and key.ndim == 0) or (not typed and np.ndim(key) == 1)
+    if single:
+        return sampling_keys(key, r)
+    keys = sampling_keys(key)
+    if keys.shape != (r,):
+        raise ValueError(f"key must be one key or one key per run ({r}), got {keys.shape[0]} keys.")
+    return keys
 
 
 def sweep(net, stream, eta, n_steps: int, *, key=None, record_every: int = 100,
@@ -310,10 +325,12 @@ def sweep(net, stream, eta, n_steps: int, *, key=None, record_every: int = 100,
         Learning rate(s), positive.
     n_steps : int
         Samples per run; a multiple of ``record_every``.
-    key : JAX key, or array of R keys, optional
-        Randomness of the samples. One key is split into R keys (independent
-        samples per run); pass R keys to choose, e.g. the same key for runs
-        that should see the same samples. Default ``jax.random.key(0)``.
+    key : JAX key, int seed, or array of R keys, optional
+        Randomness of the samples. One key (default seed 0) gives each run r
+        its own samples, those of ``data.draw(stream, key, ..., run=r)``; R
+        keys give run r the samples of ``data.draw(stream, keys[r], ...)``,
+        e.g. the same key twice for two runs that should see the same
+        samples. Keys are converted with :func:`whitenlib.data.sampling_keys`.
     record_every : int
         Steps between recorded errors.
     refresh_every : int
@@ -345,8 +362,7 @@ def sweep(net, stream, eta, n_steps: int, *, key=None, record_every: int = 100,
         )
     if stream.n != net.M.shape[-1]:
         raise ValueError(f"stream has n = {stream.n} but the network has n = {net.M.shape[-1]}.")
-    key = _default_key(key)
-    keys = key if (hasattr(key, "shape") and key.shape[:1] == (r,) and _is_key_batch(key)) else jax.random.split(key, r)
+    keys = _run_keys(key, r)
     params = {k: np.broadcast_to(np.asarray(v), (r,)).copy() for k, v in (params or {}).items()}
     block = math.gcd(record_every, refresh_every) if hasattr(net, "refresh") else record_every
     final, errors, div, div_at = _sweep_compiled(
@@ -362,12 +378,6 @@ def sweep(net, stream, eta, n_steps: int, *, key=None, record_every: int = 100,
     )
 
 
-def _is_key_batch(key) -> bool:
-    if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
-        return key.ndim == 1
-    return key.ndim == 2  # legacy uint32 keys, shape (R, 2)
-
-
 def train(net, stream, eta, n_steps: int, *, key=None, record_every: int = 100,
           refresh_every: int = 500, mean: bool = False,
           error_bound: float = DEFAULT_ERROR_BOUND) -> Trajectory:
@@ -380,17 +390,10 @@ def train(net, stream, eta, n_steps: int, *, key=None, record_every: int = 100,
         raise ValueError("stream must be an unbatched whitenlib stream; use sweep for batches.")
     check_positive("eta", eta)
     batched = jax.tree_util.tree_map(lambda a: a[None], net)
-    key = _default_key(key)
-    out = sweep(batched, stream, float(eta), n_steps, key=key[None] if _is_single_key(key) else key,
-                record_every=record_every, refresh_every=refresh_every, mean=mean,
-                error_bound=error_bound)
+    keys = sampling_keys(0 if key is None else key, 1)
+    out = sweep(batched, stream, float(eta), n_steps, key=keys, record_every=record_every,
+                refresh_every=refresh_every, mean=mean, error_bound=error_bound)
     return out.reshape(())
-
-
-def _is_single_key(key) -> bool:
-    if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
-        return key.ndim == 0
-    return key.ndim == 1
 
 
 # ------------------------------------------------------------------ building batches of runs

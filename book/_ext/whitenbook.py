@@ -365,9 +365,9 @@ class WhitenlibApi(SphinxDirective):
                 and (inspect.isfunction(obj) or inspect.isclass(obj) or callable(obj))
                 and getattr(inspect.unwrap(obj), "__module__", None) == full
             ]
-            if members:
-                lines += [".. autosummary::", "   :nosignatures:", ""]
-                lines += [f"   ~{full}.{m}" for m in members] + [""]
+            if members:  # summaries' short references (:func:`f`) resolve in the module
+                lines += [f".. currentmodule:: {full}", "", ".. autosummary::", "   :nosignatures:", ""]
+                lines += [f"   {m}" for m in members] + [""]
             lines += [f".. automodule:: {full}", "   :members:", "   :undoc-members:",
                       "   :inherited-members:", "   :member-order: bysource", ""]
         newdoc = new_document(self.state.document["source"], self.state.document.settings)
