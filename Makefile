@@ -6,7 +6,6 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export WHITENLIB_JAX_CACHE := $(CURDIR)/_build/jax-cache
-export MPLBACKEND := Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 .PHONY: book test unit chapters clean env mathjax book-student check-site check-notebooks

@@ -71,7 +71,9 @@ def test_commuting_flow_eigenvalues_follow_closed_form(Net, lg, seed):
     m0 = np.einsum("ii->i", q.T @ np.asarray(net.M) @ q)
     closed = Net.mode_trajectory(m0[None, :], lam[None, :], t[:, None])
     # the solver controls errors relative to the largest entries of M
-    np.testing.assert_allclose(np.einsum("tii->ti", rotated), closed, rtol=1e-7, atol=1e-8 * scale.max())
+    np.testing.assert_allclose(
+        np.einsum("tii->ti", rotated), closed, rtol=1e-7, atol=1e-8 * scale.max()
+    )
 
 
 @pytest.mark.parametrize("Net", wl.NETWORKS)
@@ -220,3 +222,14 @@ def test_bad_covariance_raises_value_error():
         flows.integrate_flow(net, np.eye(N + 1), eps=0.1)
     with pytest.raises(ValueError):
         flows.integrate_flow(net, -np.eye(N), eps=0.1)
+
+
+def test_any_network_class_with_the_interface_integrates():
+    """The kernels take the network as an argument: fixed parts (a gain frame) travel with it."""
+    C = covariance(23, n=3)
+    net = wl.GainNetwork.from_M(2.0 * wl.spd_sqrt(C))
+    sol = flows.integrate_flow(net, C, eps=0.05)
+    assert sol.converged and sol.errors[-1] == pytest.approx(0.05, abs=1e-9)
+    assert np.all(np.diff(np.asarray(wl.objective(sol.M, C))) <= 1e-10)
+    with pytest.raises(ValueError, match="not a power"):
+        flows.scale_network(net, 2.0)

@@ -44,7 +44,9 @@ def _quad_time(kind, m0, lam, eps):
     edge = _band_edge(m0, lam, eps)
     if edge is None:
         return 0.0
-    value, _ = quad(lambda m: 1.0 / RATES[kind](m, lam), m0, edge, epsabs=0, epsrel=1e-12, limit=500)
+    value, _ = quad(
+        lambda m: 1.0 / RATES[kind](m, lam), m0, edge, epsabs=0, epsrel=1e-12, limit=500
+    )
     return value
 
 
@@ -222,7 +224,8 @@ def test_time_to_reach_is_additive():
     lam = 2.0
     for reach in (th.direct_time_to_reach, th.interneuron_time_to_reach):
         for a, b, c in [(10.0, 3.0, 1.5), (0.1, 0.8, 1.3)]:
-            assert float(reach(a, b, lam) + reach(b, c, lam)) == pytest.approx(float(reach(a, c, lam)), rel=1e-12)
+            total = float(reach(a, b, lam) + reach(b, c, lam))
+            assert total == pytest.approx(float(reach(a, c, lam)), rel=1e-12)
             assert float(reach(a, a, lam)) == 0.0
 
 

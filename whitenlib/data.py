@@ -7,8 +7,9 @@ step of online learning. Every stream is piecewise stationary: it has P ≥ 1
 interface serves every sweep:
 
 ``stream.sample(key, t)``   the t-th sample x_t, shape (n,) — a pure function
-                            of (key, t), drawn with ``jax.random.fold_in(key, t)``,
-                            so it never depends on how a run is cut into blocks
+                            of a run's seed and t (a counter-based generator, see
+                            :func:`sampling_keys`), so it never depends on how a
+                            run is cut into blocks
 ``stream.covariance(t)``    covariance of the context active at step t, (n, n)
 ``stream.context(t)``       index of that context, in 0 … P − 1
 
@@ -142,9 +143,8 @@ class GaussianStream(_Stream):
         object.__setattr__(self, "switch_times", _check_switch_times(switch_times, c.shape[0]))
 
     def sample(self, key, t) -> jnp.ndarray:
-        """x_t = L_p z, z ~ N(0, I) from ``fold_in(key, t)``; shape (n,)."""
-        z = jax.random.normal(jax.random.fold_in(key, t), (self.n,), dtype=self.covs.dtype)
-        return self.factors[self.context(t)] @ z
+        """x_t = L_p z, z = :func:`normals` (key, t); shape (n,)."""
+        return self.factors[self.context(t)] @ normals(key, t, self.n)
 
 
 @jax.tree_util.register_pytree_node_class
@@ -192,8 +192,9 @@ class PatchStream(_Stream):
         object.__setattr__(self, "switch_times", _check_switch_times(switch_times, p.shape[0]))
 
     def sample(self, key, t) -> jnp.ndarray:
-        """One vector of the active context, index uniform from ``fold_in(key, t)``; shape (n,)."""
-        j = jax.random.randint(jax.random.fold_in(key, t), (), 0, self.patches.shape[-2])
+        """One vector of the active context, index uniform from :func:`uniforms` (key, t); shape (n,)."""
+        size = self.patches.shape[-2]
+        j = jnp.minimum((uniforms(key, t, 1)[0] * size).astype(jnp.int64), size - 1)
         return self.patches[self.context(t), j]
 
 
@@ -273,66 +274,107 @@ def stack_streams(streams) -> _Stream:
     return jax.tree_util.tree_map(lambda *a: jnp.stack(a), *streams)
 
 
-_KEY_SALT = 0x9E3779B9
+# ------------------------------------------------------------ random numbers
+#
+# Samples are drawn by a counter-based generator: the t-th sample of a run is a
+# hash of (run seed, t), so it does not depend on how a run is cut into blocks,
+# on vmap, or on the platform (integer arithmetic only; the Gaussian transform
+# uses log, cos and sin). The hash is splitmix64's finalizer (Steele, Lea &
+# Flood 2014), uniforms take its top 53 bits, Gaussians come from the
+# Box–Muller transform. It compiles in a fraction of the time of JAX's default
+# threefry keys, which dominates short compiled sweeps; and JAX's
+# RngBitGenerator keys are not usable here because vmap shares one key
+# across a batch.
+
+_GOLDEN = 0x9E3779B97F4A7C15
+_MIX1, _MIX2 = 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
 
 
-def sampling_keys(key, runs: int | None = None):
-    """The keys with which streams draw samples, derived from any JAX key or an int seed.
+def _mix(z):
+    """splitmix64 finalizer on uint64 (JAX arrays)."""
+    z = (z ^ (z >> jnp.uint64(30))) * jnp.uint64(_MIX1)
+    z = (z ^ (z >> jnp.uint64(27))) * jnp.uint64(_MIX2)
+    return z ^ (z >> jnp.uint64(31))
 
-    Streams draw with ``unsafe_rbg`` keys (XLA's RngBitGenerator): they compile
-    in a fraction of the time of the default threefry keys, which matters for
-    short compiled sweeps. The derived key's four words are the first two
-    words of ``key``'s data, the run index and a constant.
+
+def _mix_np(z: np.ndarray) -> np.ndarray:
+    """The same finalizer in NumPy (wrapping uint64 arithmetic)."""
+    z = np.asarray(z, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(_MIX1)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(_MIX2)
+    return z ^ (z >> np.uint64(31))
+
+
+def uniforms(seed, t, m: int) -> jnp.ndarray:
+    """m uniforms in (0, 1) for step t of the run with ``seed`` (uint64); shape (m,)."""
+    g = jnp.uint64(_GOLDEN)
+    base = _mix(jnp.asarray(seed, jnp.uint64) ^ _mix(jnp.asarray(t).astype(jnp.uint64) * g + g))
+    h = _mix(base + (jnp.arange(m, dtype=jnp.uint64) + jnp.uint64(1)) * g)
+    return ((h >> jnp.uint64(11)).astype(jnp.float64) + 0.5) * (2.0**-53)
+
+
+def normals(seed, t, n: int) -> jnp.ndarray:
+    """n standard Gaussians for step t of the run with ``seed`` (Box–Muller); shape (n,)."""
+    m = (n + 1) // 2
+    u = uniforms(seed, t, 2 * m)
+    r = jnp.sqrt(-2.0 * jnp.log(u[:m]))
+    theta = 2.0 * jnp.pi * u[m:]
+    return jnp.concatenate([r * jnp.cos(theta), r * jnp.sin(theta)])[:n]
+
+
+def sampling_keys(key, runs: int | None = None) -> jnp.ndarray:
+    """The per-run seeds (uint64) with which streams draw, from a JAX key or an int seed.
 
     Parameters
     ----------
-    key : JAX key (any implementation; one key or an array of keys), legacy
-        uint32 key of shape (2,) or (R, 2), or a non-negative int seed.
+    key : a JAX key (any implementation; one key or an array of R keys), a
+        legacy uint32 key of shape (2,) or (R, 2), a non-negative int, or
+        uint64 seeds returned by this function (passed through).
     runs : int, optional
-        For a single ``key``: derive ``runs`` keys, one per run r = 0 … runs − 1.
+        For a single ``key``: derive ``runs`` seeds, one per run r = 0 … runs − 1.
 
     Returns
     -------
-    ``unsafe_rbg`` key(s): shape () for one key, (runs,) or (R,) otherwise.
-    Run r of a sweep with one ``key`` sees the samples of
-    ``draw(stream, key, ..., run=r)``; a sweep with R keys, run r those of
-    ``draw(stream, keys[r], ...)``.
+    uint64 array: shape () for one key, (runs,) or (R,) otherwise. Run r of a
+    sweep with one ``key`` sees the samples of ``draw(stream, key, ..., run=r)``;
+    a sweep with R keys, run r those of ``draw(stream, keys[r], ...)``.
     """
     if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
         if key < 0:
             raise ValueError(f"key must be a JAX key or a non-negative int seed, got {key}.")
-        words = np.array([key >> 32, key & 0xFFFFFFFF], dtype=np.uint64).astype(np.uint32)
+        words = np.array([int(key) >> 32, int(key) & 0xFFFFFFFF], dtype=np.uint64)
     else:
-        try:
-            arr = jnp.asarray(key) if not jnp.issubdtype(getattr(key, "dtype", None), jax.dtypes.prng_key) else key
-            if jnp.issubdtype(arr.dtype, jax.dtypes.prng_key):
-                words = np.asarray(jax.random.key_data(arr))
-            elif arr.dtype == jnp.uint32 and arr.ndim >= 1:
-                words = np.asarray(arr)
-            else:
-                raise TypeError
-        except TypeError:
+        dtype = getattr(key, "dtype", None)
+        if dtype is not None and jnp.issubdtype(dtype, jax.dtypes.prng_key):
+            words = np.asarray(jax.random.key_data(key)).astype(np.uint64)
+        elif dtype is not None and np.dtype(dtype) == np.uint64:
+            seeds = np.asarray(key, dtype=np.uint64)
+            if runs is None:
+                return jnp.asarray(seeds)
+            words = seeds[..., None]
+        elif dtype is not None and np.dtype(dtype) == np.uint32 and np.ndim(key) >= 1:
+            words = np.asarray(key).astype(np.uint64)
+        else:
             raise ValueError(
                 f"key must be a JAX key (jax.random.key(seed)) or an int seed, got {type(key).__name__}."
-            ) from None
-    words = words.astype(np.uint32)
-    if words.shape[-1] < 2:
-        raise ValueError(f"key data must have at least two words, got shape {words.shape}.")
+            )
     batch = words.shape[:-1]
-    if runs is not None:
-        if batch:
-            raise ValueError("runs applies to a single key only; pass one key, or one key per run.")
-        runs = int(runs)
-        if runs < 1:
-            raise ValueError(f"runs must be a positive integer, got {runs}.")
-        run_index = np.arange(runs, dtype=np.uint32)
-        base = np.broadcast_to(words, (runs,) + words.shape)
-    else:
-        run_index = np.zeros(batch, dtype=np.uint32)
-        base = words
-    out = np.stack([base[..., 0], base[..., 1], run_index ^ (base[..., 2] if base.shape[-1] > 2 else 0),
-                    np.full(run_index.shape, _KEY_SALT, dtype=np.uint32)], axis=-1).astype(np.uint32)
-    return jax.random.wrap_key_data(jnp.asarray(out), impl="unsafe_rbg")
+    base = np.zeros(batch, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for i in range(words.shape[-1]):
+            base = _mix_np(base ^ (words[..., i] + np.uint64(_GOLDEN)))
+        if runs is not None:
+            if batch:
+                raise ValueError("runs applies to a single key only; pass one key, or one key per run.")
+            runs = int(runs)
+            if runs < 1:
+                raise ValueError(f"runs must be a positive integer, got {runs}.")
+            r = np.arange(runs, dtype=np.uint64)
+        else:
+            r = np.zeros(batch, dtype=np.uint64)
+        seeds = _mix_np(base ^ _mix_np((r + np.uint64(1)) * np.uint64(_GOLDEN)))
+    return jnp.asarray(seeds)
 
 
 def draw(stream, key, n_steps: int, start: int = 0, run: int = 0) -> jnp.ndarray:

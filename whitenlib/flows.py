@@ -91,7 +91,9 @@ def _check_net_and_C(net, C):
     c = as_array("C", C, min_ndim=2)
     check_spd("C", c)
     if c.shape != (net.n, net.n):
-        raise ValueError(f"C must have shape ({net.n}, {net.n}) to match the network, got {c.shape}.")
+        raise ValueError(
+            f"C must have shape ({net.n}, {net.n}) to match the network, got {c.shape}."
+        )
     return w, np.asarray(c)
 
 
@@ -160,7 +162,7 @@ class FlowSolution:
         return tuple(self.weights.shape[1:])
 
     def weights_at(self, t) -> np.ndarray:
-        """Synapses at time(s) t from the solver's dense output; shape (*t.shape, *weights.shape)."""
+        """Synapses at time(s) t from the dense output; shape (*t.shape, *weights.shape)."""
         t = np.asarray(t, dtype=np.float64)
         if np.any(t < self.t[0]) or np.any(t > self.t[-1] * (1 + 1e-12)):
             raise ValueError(f"t must lie in the integrated interval [{self.t[0]}, {self.t[-1]}].")
@@ -187,7 +189,7 @@ _CHUNK = 256
 
 
 def _batched(kernel, net, weights, *args) -> np.ndarray:
-    """Apply a vmapped kernel to a stack of weights in fixed-size chunks (one compilation per shape)."""
+    """Apply a vmapped kernel to stacked weights in fixed-size chunks (one compile per shape)."""
     w = np.asarray(weights, dtype=np.float64)
     if w.shape[1:] != tuple(np.shape(net.weights)):
         raise ValueError(
@@ -221,7 +223,7 @@ def errors_along(net, weights, C) -> np.ndarray:
 
 
 def M_along(net, weights) -> np.ndarray:
-    """Effective recurrent matrices along a stack of synapses, (T, *net.weights.shape) -> (T, n, n)."""
+    """Effective recurrent matrices along stacked synapses, (T, *net.weights.shape) -> (T, n, n)."""
     return _batched(_kernels(type(net))["batch_M"], net, weights)
 
 
@@ -279,7 +281,9 @@ def integrate_flow(
         eps = float(eps)
     if t_max is None:
         if eps is None:
-            raise ValueError("t_max is required when no eps is given: pass t_max=... (a positive time).")
+            raise ValueError(
+                "t_max is required when no eps is given: pass t_max=... (a positive time)."
+            )
         t_max = _default_t_max(net, c, eps)
     check_positive("t_max", t_max)
     check_positive("rtol", rtol)
@@ -435,14 +439,17 @@ def commuting_modes(M, C, tol: float = 1e-10):
     check_spd("C", c)
     scale = np.linalg.norm(m) * np.linalg.norm(c)
     if np.linalg.norm(m @ c - c @ m) > tol * scale:
-        raise ValueError("M and C must commute (share eigenvectors) for the closed forms of chapter 3.")
+        raise ValueError(
+            "M and C must commute (share eigenvectors) for the closed forms of chapter 3."
+        )
     # a generic combination has the joint eigenvectors and (generically) distinct eigenvalues
-    _, q = np.linalg.eigh(np.asarray(symmetrize(m / np.linalg.norm(m) + np.pi * c / np.linalg.norm(c))))
+    combo = m / np.linalg.norm(m) + np.pi * c / np.linalg.norm(c)
+    _, q = np.linalg.eigh(np.asarray(symmetrize(combo)))
     return np.einsum("ji,jk,ki->i", q, m, q), np.einsum("ji,jk,ki->i", q, c, q)
 
 
 def closed_form_convergence_time(Net, M0, C, eps) -> float:
-    """Exact convergence time of the matrix flow from a commuting M₀: max over modes of the mode times.
+    """Exact convergence time of the flow from a commuting M₀: the largest of the mode times.
 
     The error ‖M⁻¹CM⁻¹ − I‖₂ is max_i |λ_i/m_i² − 1| and each mode error
     decreases monotonically, so the matrix first reaches ε when its slowest
@@ -453,7 +460,7 @@ def closed_form_convergence_time(Net, M0, C, eps) -> float:
 
 
 def mode_trajectories(Net, M0, C, t) -> np.ndarray:
-    """Closed-form eigenvalues m_i(t) of the flow from a commuting M₀, shape (len(t), n), eqs. (3.8)–(3.9)."""
+    """Closed-form eigenvalues m_i(t) from a commuting M₀, shape (len(t), n), eqs. (3.8)–(3.9)."""
     m0, lam = commuting_modes(M0, C)
     t = np.asarray(t, dtype=np.float64)
     return Net.mode_trajectory(m0[None, :], lam[None, :], t[:, None])

@@ -83,34 +83,43 @@ def _gain_objective(w, g, c):
     return _objective(_effective_M(w, g), c)
 
 
+def _gain_hessian(w, g, c):
+    """∇²_g f = 2 (Wᵀ M⁻¹ W) ∘ (Wᵀ M⁻¹CM⁻¹ W) (Hadamard product), eq. (9.6); shape (k, k)."""
+    m = _effective_M(w, g)
+    a = w.T @ jnp.linalg.solve(m, w)
+    b = w.T @ _output_covariance(m, c) @ w
+    return 2.0 * a * b
+
+
 @partial(jax.jit, static_argnames=("iters",))
 def _newton_minimise(w, g0, c, active, iters):
     """Damped Newton on the convex f(M(g)) over the active gains.
 
     ``iters`` steps, each halved until M ≻ 0 and f does not rise; gains where
-    ``active`` is 0 keep their value.
+    ``active`` is 0 keep their value. The Hessian gets a tiny ridge, as it is
+    singular when k > n(n + 1)/2 (then the step is the minimum-norm one).
     """
-    grad = jax.grad(_gain_objective, argnums=1)
-    hess = jax.hessian(_gain_objective, argnums=1)
+    k = g0.shape[-1]
 
     def value(g):
-        f = _gain_objective(w, g, c)
-        ok = (jnp.linalg.eigvalsh(_effective_M(w, g))[0] > 0) & jnp.isfinite(f)
+        m = _effective_M(w, g)
+        chol = jnp.linalg.cholesky(m)
+        ok = jnp.all(jnp.isfinite(chol))
+        f = _objective(jnp.where(ok, m, jnp.eye(m.shape[-1])), c)
         return jnp.where(ok, f, jnp.inf)
 
     def newton_step(_, g):
-        # least squares: the Hessian is singular when k > n(n + 1)/2
-        h = hess(w, g, c) * active[:, None] * active[None, :] + jnp.diag(1.0 - active)
-        step = jnp.linalg.lstsq(h, grad(w, g, c) * active)[0]
+        cyy = _output_covariance(_effective_M(w, g), c)
+        grad = (1.0 - jnp.einsum("ik,ij,jk->k", w, cyy, w)) * active
+        h = _gain_hessian(w, g, c) * active[:, None] * active[None, :] + jnp.diag(1.0 - active)
+        ridge = 1e-12 * jnp.trace(h) / k
+        step = jnp.linalg.solve(h + ridge * jnp.eye(k), grad)
         f0 = value(g)
-
-        def shrink(t):
-            return t * 0.5
 
         def too_far(t):
             return (value(g - t * step) > f0) & (t > 1e-12)
 
-        t = jax.lax.while_loop(too_far, shrink, jnp.asarray(1.0, g.dtype))
+        t = jax.lax.while_loop(too_far, lambda t: 0.5 * t, jnp.asarray(1.0, g.dtype))
         return jnp.where(value(g - t * step) <= f0, g - t * step, g)
 
     return jax.lax.fori_loop(0, iters, newton_step, g0)

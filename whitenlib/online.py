@@ -294,18 +294,18 @@ def _batch_size(net) -> int:
 
 
 def _run_keys(key, r: int):
-    """One sampling key per run: from one key (or None: seed 0) or from R keys."""
-    if key is None:
-        return sampling_keys(0, r)
-    if isinstance(key, (int, np.integer)):
-        return sampling_keys(key, r)
-    typed = jnp.issubdtype(getattr(key, "dtype", np.float64), jax.dtypes.prng_key)
-    single = (typed and key.ndim == 0) or (not typed and np.ndim(key) == 1)
+    """One sampling seed per run: from one key (None: seed 0) or from R keys."""
+    if key is None or isinstance(key, (int, np.integer)):
+        return sampling_keys(0 if key is None else key, r)
+    dtype = getattr(key, "dtype", None)
+    typed = dtype is not None and jnp.issubdtype(dtype, jax.dtypes.prng_key)
+    seeds = dtype is not None and np.dtype(dtype) == np.uint64 if not typed else False
+    single = (np.ndim(key) == 0) if (typed or seeds) else (np.ndim(key) == 1)
     if single:
         return sampling_keys(key, r)
     keys = sampling_keys(key)
     if keys.shape != (r,):
-        raise ValueError(f"key must be one key or one key per run ({r}), got {keys.shape[0]} keys.")
+        raise ValueError(f"key must be one key or one key per run ({r}), got shape {keys.shape}.")
     return keys
 
 
@@ -390,7 +390,7 @@ def train(net, stream, eta, n_steps: int, *, key=None, record_every: int = 100,
         raise ValueError("stream must be an unbatched whitenlib stream; use sweep for batches.")
     check_positive("eta", eta)
     batched = jax.tree_util.tree_map(lambda a: a[None], net)
-    keys = sampling_keys(0 if key is None else key, 1)
+    keys = sampling_keys(0 if key is None else key, 1)  # run 0 of this key
     out = sweep(batched, stream, float(eta), n_steps, key=keys, record_every=record_every,
                 refresh_every=refresh_every, mean=mean, error_bound=error_bound)
     return out.reshape(())

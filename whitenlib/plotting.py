@@ -154,13 +154,13 @@ def draw_circuit(ax, kind: str, n: int = 3, k: int = 4) -> None:
         ax.text(p[0] - 0.15, 1.3, r"$-\mathbf{W}$", fontsize=14, color=col, va="center",
                 ha="right", bbox=box, zorder=6)
         label = "interneurons $\\mathbf{n}$" if kind == "interneuron" else \
-            "interneurons,\ngains $\\mathbf{g}$"
-        ax.text(zs[-1] + 0.35, yz, label, fontsize=10, color=col, va="center")
+            "interneurons with gains $\\mathbf{g}$"
+        ax.text(zs.mean(), yz + r + 0.12, label, fontsize=10, color=col, ha="center", va="bottom")
         if kind == "gain":
             ax.text(xs[0] - 0.9, 1.55, r"fixed $\mathbf{W}$", fontsize=11, color="0.3",
                     ha="right", va="center")
     ax.set_xlim(xs[0] - 1.2, xs[-1] + 2.5)
-    ax.set_ylim(-1.4, 2.7)
+    ax.set_ylim(-1.4, 3.0)
 
 
 def log_log_slope(x, y) -> float:

@@ -55,14 +55,14 @@ def mode_error(m, lam) -> np.ndarray:
 
 
 def target_band(lam, eps):
-    """The band of m where |λ/m² − 1| ≤ ε: (√(λ/(1+ε)), √(λ/(1−ε))), lower and upper edge."""
+    """The band |λ/m² − 1| ≤ ε of eq. (4.1): its edges (√(λ/(1+ε)), √(λ/(1−ε)))."""
     lam = _positive("lam", lam)
     eps = _eps(eps)
     return np.sqrt(lam / (1.0 + eps)), np.sqrt(lam / (1.0 - eps))
 
 
 def _band_edge(m0, lam, eps):
-    """The edge of the target band that a trajectory from m₀ meets first, and whether m₀ is inside."""
+    """The band edge that a trajectory from m₀ meets first, and whether m₀ is inside."""
     lo, hi = target_band(lam, eps)
     inside = (m0 >= lo) & (m0 <= hi)
     edge = np.where(m0 > hi, hi, np.where(m0 < lo, lo, m0))
@@ -145,7 +145,7 @@ def direct_convergence_time_asymptotic(m0, lam, eps) -> np.ndarray:
 
 
 def direct_asymptotic_error_bound(m0, lam, eps) -> np.ndarray:
-    """Bound on asymptote − exact time for the direct network (corollary 4.1), for m₀ above the band.
+    """Bound on asymptote − exact time, direct network (corollary 4.1), for m₀ above the band.
 
     With γ = m₀/√λ and r = √(1 − ε), the difference is exactly
     √λ [(1/r − 1) + ln(2/(1 + r)) + artanh(1/γ)] ≥ 0, and this is at most
@@ -212,7 +212,7 @@ def interneuron_mode_trajectory(m0, lam, t) -> np.ndarray:
 
 
 def interneuron_time_to_reach(m0, m, lam) -> np.ndarray:
-    """Exact time for the interneuron flow to go from m₀ to m: t = ¼ ln[(m₀² − λ)/(m² − λ)], eq. (3.9)."""
+    """Exact time of the interneuron flow from m₀ to m, t = ¼ ln[(m₀² − λ)/(m² − λ)], eq. (3.9)."""
     m0, m, lam = _positive("m0", m0), _positive("m", m), _positive("lam", lam)
     a, b = m0**2 - lam, m**2 - lam
     if np.any((a * b <= 0) & (m != m0)) or np.any(np.abs(b) > np.abs(a)):
