@@ -35,7 +35,7 @@ def as_array(name: str, a, *, min_ndim: int = 0) -> jnp.ndarray:
         raise ValueError(
             f"{name} must have at least {min_ndim} dimensions, got shape {arr.shape}."
         )
-    if is_concrete(arr) and not bool(jnp.all(jnp.isfinite(arr))):
+    if is_concrete(arr) and not np.all(np.isfinite(np.asarray(arr))):
         raise ValueError(f"{name} contains NaN or inf: pass finite values only.")
     return arr
 

@@ -587,17 +587,48 @@ def settled_response(net, settle_time, *taus) -> jnp.ndarray:
     return _expm(settle_time * gen)[:size, size:]
 
 
-def _hebbian_direction(net, moment):
-    """Update direction of ``net``'s rule from the second moment of its neural state (N × N).
+def _settling_modes(m, s, tau, tau_n):
+    """Responses after time s from rest of one eigenvalue m of M, eq. (8.6); elementwise.
 
-    direct: Y − I (Y the y-block); interneuron-like (state (y, n)): (y nᵀ block) − W.
+    Direct (``tau_n`` None): τ a' = 1 − m a, a(s) = (1 − e^{−sm/τ})/m.
+    Interneurons: τ a' = 1 − b, τₙ b' = m a − b (a: y along the eigenvector,
+    b: the feedback W n along it), solved as z(s) = A⁻¹(e^{sA} − I) e₁/τ with
+    A = [[0, −1/τ], [m/τₙ, −1/τₙ]] and e^{sA} in closed form. Returns (a, b);
+    at equilibrium a = 1/m, b = 1.
     """
-    n = net.n
+    if tau_n is None:
+        small = jnp.abs(m) < 1e-12
+        safe = jnp.where(small, 1.0, m)
+        return jnp.where(small, s / tau, -jnp.expm1(-s * safe / tau) / safe), None
+    mu = -0.5 / tau_n
+    det = m / (tau * tau_n)
+    delta = jnp.sqrt((mu * mu - det).astype(jnp.complex128))
+    tiny = jnp.abs(delta) < 1e-12
+    safe = jnp.where(tiny, 1.0, delta)
+    ch = jnp.real(jnp.cosh(delta * s))
+    sh = jnp.where(tiny, s, jnp.real(jnp.sinh(safe * s) / safe))          # sinh(δs)/δ
+    growth = jnp.exp(mu * s)
+    v1 = growth * (ch - mu * sh) - 1.0                                       # (e^{sA} − I) e₁
+    v2 = growth * sh * m / tau_n
+    a = (-v1 / tau_n + v2 / tau) / (det * tau)
+    b = (-m * v1 / tau_n) / (det * tau)
+    return a, b
+
+
+def _settled_maps(net, s, taus):
+    """(R_y, R_n): y(s) = R_y x (n × n, symmetric) and n(s) = R_n x (k × n; None for the direct network)."""
+    tau = taus[0] if len(taus) > 0 else 1.0
     if isinstance(net, DirectNetwork):
-        return moment[:n, :n] - jnp.eye(n, dtype=moment.dtype)
-    if isinstance(net, InterneuronNetwork):
-        return moment[:n, n:] - net.weights
-    raise ValueError(f"FiniteSettling supports DirectNetwork and InterneuronNetwork, got {type(net).__name__}.")
+        m, q = jnp.linalg.eigh(symmetrize(net.M))
+        a, _ = _settling_modes(m, s, tau, None)
+        return (q * a) @ q.T, None
+    tau_n = taus[1] if len(taus) > 1 else 1.0
+    m, q = jnp.linalg.eigh(symmetrize(net.M))
+    a, b = _settling_modes(m, s, tau, tau_n)
+    r_y = (q * a) @ q.T
+    # W n(s) = q diag(b) qᵀ x, and n(s) = Wᵀ q diag(b/m) qᵀ x
+    r_n = net.weights.T @ ((q * (b / m)) @ q.T)
+    return r_y, r_n
 
 
 @jax.tree_util.register_pytree_node_class
@@ -605,13 +636,16 @@ def _hebbian_direction(net, moment):
 class FiniteSettling(_Network):
     """A network that learns from its neural state after a finite settling time s (in units of τ).
 
-    For each sample the fast dynamics run from rest for time s; the state
-    (y(s) or (y(s), n(s))) = R x, R from :func:`settled_response`, drives the
-    network's own rule: direct M ← M + η (y yᵀ − I), interneuron
-    W ← W + η (y nᵀ − W). The averaged flow replaces x xᵀ by C (8.6). The
-    circuit's output is y(s) = R_y x, so ``M`` is the effective matrix R_y⁻¹
-    and ``error`` measures ‖R_y C R_yᵀ − I‖₂. As s → ∞ the network becomes
-    the wrapped one.
+    For each sample the fast dynamics run from rest for time s, and the state
+    after that time drives the network's own rule (8.7): direct
+    M ← M + η (y yᵀ − I) with y = y(s); interneuron W ← W + η (y nᵀ − W)
+    with y = y(s), n = n(s). The averaged flow replaces x xᵀ by C. The fast
+    dynamics are linear and, for these two networks, functions of M, so
+    y(s) = R_y x and n(s) = R_n x follow in closed form from the eigenvalues
+    of M (:func:`settled_response` computes the same maps for any network by
+    a matrix exponential). The circuit's output is y(s), so ``M`` is the
+    effective matrix R_y⁻¹ and ``error`` measures ‖R_y C R_yᵀ − I‖₂. As
+    s → ∞ the network becomes the wrapped one.
 
     Parameters
     ----------
@@ -619,7 +653,8 @@ class FiniteSettling(_Network):
     settle_time : float
         Time s > 0 the fast dynamics run per sample.
     taus : tuple of float
-        Time constants passed to ``net.neural_velocity`` (default all 1).
+        Time constants (τ,) for the direct network, (τ, τₙ) for the
+        interneuron network; default all 1.
     """
 
     net: object
@@ -649,6 +684,7 @@ class FiniteSettling(_Network):
 
     @property
     def label(self) -> str:
+        """The wrapped network's label."""
         return self.net.label
 
     @property
@@ -660,40 +696,45 @@ class FiniteSettling(_Network):
         """The same settling time around ``net.with_weights(weights)``."""
         return self.tree_unflatten(self.taus, (self.net.with_weights(weights), self.settle_time))
 
+    def _maps(self):
+        lead = self.weights.shape[:-2]
+        fn = lambda nt, ss: _settled_maps(nt, ss, self.taus)  # noqa: E731
+        for _ in lead:
+            fn = jax.vmap(fn)
+        return fn(self.net, jnp.broadcast_to(self.settle_time, lead))
+
     def response(self) -> jnp.ndarray:
-        """R (N × n): the neural state after time s from rest is R x."""
-        return _batched_response(self.net, self.settle_time, self.taus)
+        """R (N × n): the neural state after time s from rest is R x (y first, then n)."""
+        r_y, r_n = self._maps()
+        return r_y if r_n is None else jnp.concatenate([r_y, r_n], axis=-2)
 
     @property
     def M(self) -> jnp.ndarray:
-        """Effective matrix of the output map: y(s) = M⁻¹ x, M = R_y⁻¹ (symmetric), shape (..., n, n)."""
-        r = self.response()
-        return symmetrize(jnp.linalg.inv(r[..., : self.net.n, :]))
+        """Effective matrix of the output map, y(s) = M⁻¹ x: M = R_y⁻¹, shape (..., n, n)."""
+        return symmetrize(jnp.linalg.inv(self._maps()[0]))
 
     @property
     def n(self) -> int:
+        """Number of primary neurons."""
         return self.net.n
 
     def _respond(self, x):
-        r = self.response()[: self.n]
-        return x @ r.T
+        return x @ jnp.swapaxes(self._maps()[0], -1, -2)
 
     def _step(self, x, eta):
-        state = self.response() @ x
-        return self.with_weights(self.weights + eta * _hebbian_direction(self.net, _outer(state, state)))
+        r_y, r_n = self._maps()
+        y = r_y @ x
+        if r_n is None:  # direct: M ← M + η (y yᵀ − I)
+            update = _outer(y, y) - jnp.eye(self.n, dtype=y.dtype)
+        else:            # interneurons: W ← W + η (y nᵀ − W)
+            update = _outer(y, r_n @ x) - self.weights
+        return self.with_weights(self.weights + eta * update)
 
     def _flow(self, c):
-        r = self.response()
-        return _hebbian_direction(self.net, r @ c @ r.T)
-
-
-def _batched_response(net, s, taus):
-    lead = net.weights.shape[:-2]
-    s = jnp.broadcast_to(s, lead)
-    fn = lambda nt, ss: settled_response(nt, ss, *taus)  # noqa: E731
-    for _ in lead:
-        fn = jax.vmap(fn)
-    return fn(net, s)
+        r_y, r_n = self._maps()
+        if r_n is None:
+            return r_y @ c @ r_y.T - jnp.eye(self.n, dtype=c.dtype)
+        return r_y @ c @ r_n.T - self.weights
 
 
 __all__ = [
