@@ -155,6 +155,34 @@ def test_optimal_gains_whiten_iff_frame_spans(seed):
     np.testing.assert_allclose(np.einsum("ik,ij,jk->k", w, cyy, w), 1.0, atol=1e-9)
 
 
+@pytest.mark.parametrize("seed", SEEDS)
+def test_hessian_is_schur_product_and_psd(seed):
+    m, c = spd(seed), spd(seed + 100)
+    net = GN.from_M(m, k=KS + 3, key=jax.random.key(seed))
+    auto = jax.hessian(lambda g: _objective(net.with_weights(g).M, jnp.asarray(c)))(net.g)
+    h = net.hessian(c)
+    np.testing.assert_allclose(h, auto, rtol=1e-9, atol=1e-11)
+    assert np.linalg.eigvalsh(np.asarray(h))[0] > -1e-10  # convex in g
+
+
+def test_optimal_with_active_gains_is_the_smaller_network():
+    c = spd(7)
+    w = GN.frame(N, KS, jax.random.key(8))
+    k = KS - 4
+    small = GN(w[:, :k], np.zeros(k)).optimal(c)
+    active = np.arange(KS) < k
+    masked = GN(w, np.zeros(KS)).optimal(c, active=active)
+    np.testing.assert_allclose(masked.g[:k], small.g, rtol=1e-8, atol=1e-10)
+    np.testing.assert_array_equal(masked.g[k:], 0.0)
+    np.testing.assert_allclose(masked.M, small.M, atol=1e-10)
+    # vmapped over masks: one compiled call
+    masks = jnp.asarray(np.arange(KS)[None, :] < np.array([k, KS])[:, None], dtype=float)
+    errs = jax.vmap(lambda a: GN(w, np.zeros(KS)).optimal(jnp.asarray(c), active=a).error(c))(masks)
+    assert float(errs[0]) > 0.05 and float(errs[1]) < 1e-9
+    with pytest.raises(ValueError, match=r"active must have shape \(10,\)"):
+        GN(w, np.zeros(KS)).optimal(c, active=np.ones(3))
+
+
 def test_neural_dynamics_settle_and_negative_gains():
     # M = I + W diag(g) Wᵀ ≻ 0 with some negative gains: the circuit still settles to M⁻¹x
     w = GN.frame(N, KS, jax.random.key(4))

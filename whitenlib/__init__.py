@@ -16,6 +16,8 @@ flows       the continuous synaptic dynamics integrated (ODE solver, event detec
 plotting    the book's figure style and schematic circuits
 data        sample streams (Gaussian, context switches, natural-image patches)
 online      online learning as compiled scans, vmapped sweeps, convergence steps
+variants    beyond the paper: deeper chains, separate W and V, Dale's principle,
+            leaky circuits with few interneurons, finite settling (chapters 7-8)
 """
 
 from whitenlib.config import enable_float64, float64_enabled, setup
@@ -42,6 +44,7 @@ from whitenlib import theory
 from whitenlib import flows
 from whitenlib.flows import convergence_time, convergence_time_sweep, integrate_flow
 from whitenlib import data, online
+from whitenlib import variants
 
 #: the paper's two networks and the third mechanism of chapter 9
 ALL_NETWORKS = (DirectNetwork, InterneuronNetwork, GainNetwork)
@@ -77,5 +80,6 @@ __all__ = [
     "spd_inv_sqrt",
     "spd_sqrt",
     "theory",
+    "variants",
     "whitening_error",
 ]

@@ -79,15 +79,12 @@ def _frame_outer_products(w: jnp.ndarray) -> jnp.ndarray:
     return jnp.einsum("ik,jk->ijk", w, w).reshape(n * n, k)
 
 
-def _gain_objective(w, g, c):
-    return _objective(_effective_M(w, g), c)
-
-
 def _gain_hessian(w, g, c):
-    """∇²_g f = 2 (Wᵀ M⁻¹ W) ∘ (Wᵀ M⁻¹CM⁻¹ W) (Hadamard product), eq. (9.6); shape (k, k)."""
+    """∇²_g f = 2 (Wᵀ M⁻¹ W) ∘ (Wᵀ M⁻¹CM⁻¹ W) (Hadamard product), eq. (9.6); shape (..., k, k)."""
     m = _effective_M(w, g)
-    a = w.T @ jnp.linalg.solve(m, w)
-    b = w.T @ _output_covariance(m, c) @ w
+    wt = jnp.swapaxes(w, -1, -2)
+    a = wt @ jnp.linalg.solve(m, w)
+    b = wt @ _output_covariance(m, c) @ w
     return 2.0 * a * b
 
 
@@ -95,7 +92,7 @@ def _gain_hessian(w, g, c):
 def _newton_minimise(w, g0, c, active, iters):
     """Damped Newton on the convex f(M(g)) over the active gains.
 
-    ``iters`` steps, each halved until M ≻ 0 and f does not rise; gains where
+    ``iters`` steps, each the longest of 1, 1/2, … that keeps M ≻ 0 and does not raise f; gains where
     ``active`` is 0 keep their value. The Hessian gets a tiny ridge, as it is
     singular when k > n(n + 1)/2 (then the step is the minimum-norm one).
     """
@@ -114,13 +111,12 @@ def _newton_minimise(w, g0, c, active, iters):
         h = _gain_hessian(w, g, c) * active[:, None] * active[None, :] + jnp.diag(1.0 - active)
         ridge = 1e-12 * jnp.trace(h) / k
         step = jnp.linalg.solve(h + ridge * jnp.eye(k), grad)
-        f0 = value(g)
-
-        def too_far(t):
-            return (value(g - t * step) > f0) & (t > 1e-12)
-
-        t = jax.lax.while_loop(too_far, lambda t: 0.5 * t, jnp.asarray(1.0, g.dtype))
-        return jnp.where(value(g - t * step) <= f0, g - t * step, g)
+        # backtracking without a data-dependent loop: try t = 1, 1/2, …, 2⁻³⁰ at once
+        ts = 0.5 ** jnp.arange(31.0)
+        fs = jax.vmap(lambda t: value(g - t * step))(ts)
+        ok = fs <= value(g)
+        t = jnp.where(jnp.any(ok), ts[jnp.argmax(ok)], 0.0)
+        return g - t * step
 
     return jax.lax.fori_loop(0, iters, newton_step, g0)
 
@@ -293,6 +289,16 @@ class GainNetwork(_Network):
         """f(M(g)) = Tr(M⁻¹C + M) as a function of gains g (k,) with this frame, eq. (9.2)."""
         c = _check_covariance(C, self.n)
         return _objective(_effective_M(self.W, jnp.asarray(g, dtype=jnp.float64)), c)
+
+    def hessian(self, C) -> jnp.ndarray:
+        """∇²_g f = 2 (Wᵀ M⁻¹ W) ∘ (Wᵀ M⁻¹CM⁻¹ W), eq. (9.6), shape (k, k); positive semidefinite.
+
+        Minus the Jacobian of the gain flow (9.4) in g. At the optimum its
+        nonzero eigenvalues are the local convergence rates of the gain
+        network, and 2/(largest eigenvalue) is the largest stable learning
+        rate of the averaged update there.
+        """
+        return _gain_hessian(self.W, self.weights, _check_covariance(C, self.n))
 
     def optimal(self, C, *, active=None, iters: int = 40) -> "GainNetwork":
         """The network with this frame at the minimiser of f over the gains (damped Newton).

@@ -95,9 +95,21 @@ class Trajectory:
         """Continuous time t = η × steps of each record, shape (*B, S)."""
         return self.eta[..., None] * self.steps
 
-    def steps_to_threshold(self, threshold: float, *, stay: bool = True) -> np.ndarray:
-        """Steps until the error reaches ``threshold``; see :func:`steps_to_threshold`."""
-        return steps_to_threshold(self.steps, self.errors, threshold, stay=stay)
+    def steps_to_threshold(self, threshold: float, *, stay: bool = True, start: float = 0,
+                           stop: float | None = None) -> np.ndarray:
+        """Steps until the error reaches ``threshold``; see :func:`steps_to_threshold`. Shape B."""
+        return steps_to_threshold(self.steps, self.errors, threshold, stay=stay, start=start, stop=stop)
+
+    def rewhitening_steps(self, switch_times, threshold: float, *, stay: bool = True) -> np.ndarray:
+        """Steps after each context switch until the error stays below ``threshold``.
+
+        The window of switch p runs from ``switch_times[p]`` to the next switch
+        (or the end of the run). Returns shape (*B, len(switch_times));
+        ``inf`` where the network did not re-whiten within the window.
+        """
+        t = [float(v) for v in np.asarray(switch_times).reshape(-1)] + [None]
+        return np.stack([self.steps_to_threshold(threshold, stay=stay, start=a, stop=b)
+                         for a, b in zip(t[:-1], t[1:])], axis=-1)
 
     def reshape(self, *shape) -> "Trajectory":
         """The same runs with batch shape ``shape`` (e.g. (len(gammas), n_seeds))."""
@@ -138,8 +150,9 @@ class Trajectory:
         return "\n".join(lines)
 
 
-def steps_to_threshold(steps, errors, threshold: float, *, stay: bool = True) -> np.ndarray:
-    """First recorded step at which the error is at or below ``threshold``.
+def steps_to_threshold(steps, errors, threshold: float, *, stay: bool = True,
+                       start: float = 0, stop: float | None = None) -> np.ndarray:
+    """Steps until the error reaches ``threshold``, counted from ``start``.
 
     Parameters
     ----------
@@ -151,29 +164,38 @@ def steps_to_threshold(steps, errors, threshold: float, *, stay: bool = True) ->
         Error level ε > 0.
     stay : bool
         If True (the book's definition of convergence), the first recorded
-        step from which the error stays ≤ ε at every later record; if False,
-        the first recorded step with error ≤ ε.
+        step from which the error stays ≤ ε at every later record of the
+        window; if False, the first recorded step of the window with error ≤ ε.
+    start, stop : float, optional
+        Only the records with start ≤ step < stop count (default: all); the
+        result is measured from ``start``. Use the switch times of a stream to
+        measure re-whitening after each switch.
 
     Returns
     -------
     ndarray (*B,)
-        The step, as a float; ``np.inf`` where the threshold is never reached
-        (or not kept until the end of the run). Never NaN.
+        The number of steps after ``start``, as a float; ``np.inf`` where the
+        threshold is never reached (or not kept until the end of the window).
+        Never NaN.
     """
     check_positive("threshold", threshold)
     steps = np.asarray(steps, dtype=float)
-    below = np.asarray(errors) <= threshold
-    if below.shape[-1] != steps.shape[-1]:
+    errors = np.asarray(errors)
+    if errors.shape[-1] != steps.shape[-1]:
         raise ValueError(
             f"errors must have {steps.shape[-1]} records on its last axis to match steps, "
-            f"got shape {below.shape}."
+            f"got shape {errors.shape}."
         )
+    window = (steps >= start) & (steps < (np.inf if stop is None else stop))
+    if not window.any():
+        raise ValueError(f"no recorded step lies in the window [{start}, {stop}).")
+    steps, below = steps[window], errors[..., window] <= threshold
     if stay:
-        # below from here to the end: reverse cumulative AND
+        # below from here to the end of the window: reverse cumulative AND
         below = np.flip(np.logical_and.accumulate(np.flip(below, -1), axis=-1), -1)
     reached = below.any(axis=-1)
     first = np.argmax(below, axis=-1)
-    return np.where(reached, steps[first], np.inf)
+    return np.where(reached, steps[first] - start, np.inf)
 
 
 def median_and_spread(values, axis: int = -1, q: tuple = (0.25, 0.75)):

@@ -1,13 +1,13 @@
 """Variants of the interneuron circuit beyond the paper (chapters 7 and 8).
 
 Geometry of the interneuron flow (chapter 7)
-    P_M(X) = M X + X M                      the preconditioner of the induced flow (7.2)
-    ⟨X, Y⟩_M = Tr(X P_M⁻¹(Y))               the metric in which it is a gradient flow (7.4)
+    P_M(X) = M X + X M                      the preconditioner of the induced flow (3.4)
+    ⟨X, Y⟩_M = Tr(X P_M⁻¹(Y))               the metric in which it is a gradient flow (7.3)
 
 ``ChainNetwork(W1, W2)``  (chapter 7)
     A deeper interneuron pathway: M = A Aᵀ with A = W₁W₂, W₁ (n × n), W₂ (n × p), p ≥ n.
     Flow  dW₁/dt = (M⁻¹CM⁻¹ − I) A W₂ᵀ,  dW₂/dt = W₁ᵀ (M⁻¹CM⁻¹ − I) A  (= −½ ∇ f(AAᵀ))
-    Balanced, commuting case, one mode:  dm/dt = 4 (λ − m²)/√m  (7.8)
+    Balanced, commuting case, one mode:  dm/dt = 4 (λ − m²)/√m  (7.10)
 
 ``AsymmetricInterneuronNetwork(W, V)``  (chapter 8)
     Separate feedback W (n × k, interneuron → primary, sign −) and feedforward
@@ -63,7 +63,7 @@ def _eig_frame(M):
 
 
 def preconditioner(M, X) -> jnp.ndarray:
-    """The Lyapunov operator P_M(X) = M X + X M, eq. (7.2); M SPD (n, n), X (n, n).
+    """The Lyapunov operator P_M(X) = M X + X M, eq. (3.4); M SPD (n, n), X (n, n).
 
     In the eigenbasis of M it multiplies entry (i, j) of X by m_i + m_j.
     """
@@ -116,7 +116,7 @@ def preconditioner_matrix(M) -> np.ndarray:
 
 
 def metric(M, X, Y) -> jnp.ndarray:
-    """⟨X, Y⟩_M = Tr(X P_M⁻¹(Y)), eq. (7.4): the metric in which the interneuron flow is a gradient flow.
+    """⟨X, Y⟩_M = Tr(X P_M⁻¹(Y)), eq. (7.3): the metric in which the interneuron flow is a gradient flow.
 
     Twice the Bures–Wasserstein metric at M; X, Y symmetric (n, n).
     """
@@ -142,10 +142,10 @@ class ChainNetwork(_Network):
     are stored side by side, ``weights = [W₁ | W₂]`` of shape (n, n + p), so
     the flow integrator of :mod:`whitenlib.flows` runs this class unchanged.
 
-    Flow, eq. (7.6):  dW₁/dt = E A W₂ᵀ,  dW₂/dt = W₁ᵀ E A,  E = M⁻¹CM⁻¹ − I,
+    Flow, eq. (7.7):  dW₁/dt = E A W₂ᵀ,  dW₂/dt = W₁ᵀ E A,  E = M⁻¹CM⁻¹ − I,
     which is −½ the gradient of f(AAᵀ) in (W₁, W₂). It conserves
     W₁ᵀW₁ − W₂W₂ᵀ (the imbalance); on the balanced set W₁ᵀW₁ = W₂W₂ᵀ,
-    W₁W₁ᵀ = M^{1/2} and the induced flow is eq. (7.7).
+    W₁W₁ᵀ = M^{1/2} and the induced flow is eq. (7.9).
     """
 
     weights: jnp.ndarray
@@ -222,7 +222,7 @@ class ChainNetwork(_Network):
         return DirectNetwork.tree_unflatten(None, (self.M,))._respond(x)
 
     def _step(self, x, eta):
-        # sample version of eq. (7.6), E ≈ y yᵀ − I: with n₂ = Aᵀy,
+        # sample version of eq. (7.7), E ≈ y yᵀ − I: with n₂ = Aᵀy,
         # W₁ ← W₁ + η (y (W₂n₂)ᵀ − W₁W₂W₂ᵀ),  W₂ ← W₂ + η ((W₁ᵀy) n₂ᵀ − W₁ᵀW₁W₂)
         w1, w2 = self.W1, self.W2
         y = self._respond(x)
@@ -232,7 +232,7 @@ class ChainNetwork(_Network):
         return self.with_weights(self.weights + eta * jnp.concatenate([dw1, dw2], axis=-1))
 
     def _flow(self, c):
-        # eq. (7.6)
+        # eq. (7.7)
         w1, w2 = self.W1, self.W2
         a = w1 @ w2
         e = DirectNetwork.tree_unflatten(None, (self.M,))._flow(c)
@@ -241,13 +241,13 @@ class ChainNetwork(_Network):
 
     @staticmethod
     def mode_rate(m, lam) -> np.ndarray:
-        """dm/dt = 4 (λ − m²)/√m for a balanced chain that commutes with C, eq. (7.8)."""
+        """dm/dt = 4 (λ − m²)/√m for a balanced chain that commutes with C, eq. (7.10)."""
         m, lam = _positive("m", m), _positive("lam", lam)
         return 4.0 * (lam - m**2) / np.sqrt(m)
 
     @staticmethod
     def mode_convergence_time(m0, lam, eps) -> np.ndarray:
-        """Exact time until |λ/m² − 1| ≤ ε under dm/dt = 4(λ − m²)/√m, from m₀ (eq. (7.9)).
+        """Exact time until |λ/m² − 1| ≤ ε under dm/dt = 4(λ − m²)/√m, from m₀ (eq. (7.11)).
 
         With a = λ^{1/4} and F(s) = (1/2a) ln|(s − a)/(s + a)| + (1/a) arctan(s/a),
         t(m₀ → m) = ¼ |F(√m₀) − F(√m)|; from above it stays below
@@ -262,7 +262,7 @@ class ChainNetwork(_Network):
 
     @staticmethod
     def mode_convergence_time_limit(lam, eps) -> np.ndarray:
-        """The limit of :meth:`mode_convergence_time` as m₀ → ∞ (the saturation time), eq. (7.10)."""
+        """The limit of :meth:`mode_convergence_time` as m₀ → ∞: the saturation time of eq. (7.11)."""
         lam = _positive("lam", lam)
         eps = _eps(eps)
         a = lam**0.25
@@ -277,7 +277,7 @@ def _chain_M(w):
 
 
 def chain_time_to_reach(m0, m, lam) -> np.ndarray:
-    """Time for the balanced chain's mode to go from m₀ to m (same side of √λ), eq. (7.9).
+    """Time for the balanced chain's mode to go from m₀ to m (same side of √λ), eq. (7.11).
 
     t = ¼ |F(√m₀) − F(√m)|, F as in :meth:`ChainNetwork.mode_convergence_time`,
     written as ln and arctan of ratios, without cancellation.
@@ -587,32 +587,42 @@ def settled_response(net, settle_time, *taus) -> jnp.ndarray:
     return _expm(settle_time * gen)[:size, size:]
 
 
-def _settling_modes(m, s, tau, tau_n):
-    """Responses after time s from rest of one eigenvalue m of M, eq. (8.6); elementwise.
+def _phi(mu, s):
+    """∫₀ˢ e^{uμ} du = expm1(sμ)/μ (→ s as μ → 0); μ real or complex, elementwise."""
+    small = jnp.abs(mu) * s < 1e-8
+    safe = jnp.where(small, 1.0, mu)
+    return jnp.where(small, s * (1.0 + 0.5 * s * mu), jnp.expm1(s * safe) / safe)
 
-    Direct (``tau_n`` None): τ a' = 1 − m a, a(s) = (1 − e^{−sm/τ})/m.
-    Interneurons: τ a' = 1 − b, τₙ b' = m a − b (a: y along the eigenvector,
-    b: the feedback W n along it), solved as z(s) = A⁻¹(e^{sA} − I) e₁/τ with
-    A = [[0, −1/τ], [m/τₙ, −1/τₙ]] and e^{sA} in closed form. Returns (a, b);
-    at equilibrium a = 1/m, b = 1.
+
+def _dphi(mu, s):
+    """d/dμ of :func:`_phi`: (s e^{sμ} μ − expm1(sμ))/μ² (→ s²/2 as μ → 0)."""
+    small = jnp.abs(mu) * s < 1e-4
+    safe = jnp.where(small, 1.0, mu)
+    big = (s * jnp.exp(s * safe) * safe - jnp.expm1(s * safe)) / safe**2
+    return jnp.where(small, s * s * (0.5 + s * mu / 3.0), big)
+
+
+def _settling_modes(m, s, tau, tau_n):
+    """Responses after time s from rest along one eigenvalue m of M (chapter 8); elementwise.
+
+    Direct (``tau_n`` None): τ a' = 1 − m a, so a(s) = ∫₀ˢ e^{−um/τ} du / τ.
+    Interneurons: τ a' = 1 − m c, τₙ c' = a − c (a: y along the eigenvector,
+    c: n = Wᵀ c(M) x along it). With Ã = [[0, −m/τ], [1/τₙ, −1/τₙ]],
+    ∫₀ˢ e^{uÃ} du = α I + β Ã (Cayley–Hamilton), α, β from φ(μ) = ∫₀ˢ e^{uμ} du
+    at the two eigenvalues μ of Ã, so (a, c) = (α/τ, β/(τ τₙ)). No division by
+    m: the maps stay accurate as m → 0. At equilibrium a = c = 1/m.
     """
     if tau_n is None:
-        small = jnp.abs(m) < 1e-12
-        safe = jnp.where(small, 1.0, m)
-        return jnp.where(small, s / tau, -jnp.expm1(-s * safe / tau) / safe), None
+        return _phi(-m / tau, s) / tau, None
     mu = -0.5 / tau_n
-    det = m / (tau * tau_n)
-    delta = jnp.sqrt((mu * mu - det).astype(jnp.complex128))
-    tiny = jnp.abs(delta) < 1e-12
+    delta = jnp.sqrt((mu * mu - m / (tau * tau_n)).astype(jnp.complex128))
+    mu1, mu2 = mu + delta, mu - delta
+    f1, f2 = _phi(mu1, s), _phi(mu2, s)
+    tiny = jnp.abs(delta) * s < 1e-6
     safe = jnp.where(tiny, 1.0, delta)
-    ch = jnp.real(jnp.cosh(delta * s))
-    sh = jnp.where(tiny, s, jnp.real(jnp.sinh(safe * s) / safe))          # sinh(δs)/δ
-    growth = jnp.exp(mu * s)
-    v1 = growth * (ch - mu * sh) - 1.0                                       # (e^{sA} − I) e₁
-    v2 = growth * sh * m / tau_n
-    a = (-v1 / tau_n + v2 / tau) / (det * tau)
-    b = (-m * v1 / tau_n) / (det * tau)
-    return a, b
+    beta = jnp.where(tiny, _dphi(mu + 0 * delta, s), (f1 - f2) / (2.0 * safe))
+    alpha = f1 - beta * mu1
+    return jnp.real(alpha) / tau, jnp.real(beta) / (tau * tau_n)
 
 
 def _settled_maps(net, s, taus):
@@ -624,11 +634,8 @@ def _settled_maps(net, s, taus):
         return (q * a) @ q.T, None
     tau_n = taus[1] if len(taus) > 1 else 1.0
     m, q = jnp.linalg.eigh(symmetrize(net.M))
-    a, b = _settling_modes(m, s, tau, tau_n)
-    r_y = (q * a) @ q.T
-    # W n(s) = q diag(b) qᵀ x, and n(s) = Wᵀ q diag(b/m) qᵀ x
-    r_n = net.weights.T @ ((q * (b / m)) @ q.T)
-    return r_y, r_n
+    a, c = _settling_modes(m, s, tau, tau_n)
+    return (q * a) @ q.T, net.weights.T @ ((q * c) @ q.T)
 
 
 @jax.tree_util.register_pytree_node_class
@@ -637,7 +644,7 @@ class FiniteSettling(_Network):
     """A network that learns from its neural state after a finite settling time s (in units of τ).
 
     For each sample the fast dynamics run from rest for time s, and the state
-    after that time drives the network's own rule (8.7): direct
+    after that time drives the network's own rule (chapter 8): direct
     M ← M + η (y yᵀ − I) with y = y(s); interneuron W ← W + η (y nᵀ − W)
     with y = y(s), n = n(s). The averaged flow replaces x xᵀ by C. The fast
     dynamics are linear and, for these two networks, functions of M, so
