@@ -175,3 +175,33 @@ def test_bad_inputs_raise_value_errors_naming_the_argument():
         online.initial_M("seed", N, [1.0])
     with pytest.raises(ValueError, match="k >= n"):
         online.initial_M(0, N, [1.0], k=N - 1)
+
+
+def test_one_key_gives_each_run_its_own_reproducible_samples():
+    c = covariance(4)
+    stream = data.GaussianStream(c)
+    nets = online.initial_networks(wl.InterneuronNetwork, 3, N, [1.0, 1.0], k=K)
+    traj = online.sweep(nets, stream, 0.01, 100, key=jax.random.key(3), record_every=100)
+    w = np.asarray(traj.final.weights)
+    assert not np.allclose(w[0], w[1])                       # the runs saw different samples
+    for r in range(2):
+        xs = np.asarray(data.draw(stream, jax.random.key(3), 100, run=r))
+        ref = numpy_reference(wl.InterneuronNetwork, nets.weights[r], xs, 0.01)
+        np.testing.assert_allclose(w[r], ref, atol=1e-8)
+    # an int seed works as a key, and the same seed gives the same result
+    again = online.sweep(nets, stream, 0.01, 100, key=5, record_every=100)
+    np.testing.assert_array_equal(np.asarray(again.final.weights),
+                                  np.asarray(online.sweep(nets, stream, 0.01, 100, key=5,
+                                                          record_every=100).final.weights))
+
+
+def test_rewhitening_steps_after_switches():
+    steps = np.arange(0, 100, 10)
+    errors = np.array([[0.1, 0.1, 5.0, 0.2, 0.1, 0.1, 3.0, 2.0, 0.1, 0.1]])
+    traj = online.Trajectory(steps=steps, errors=errors, final=None, diverged=np.array([False]),
+                             diverged_at=np.array([-1]), eta=np.array([0.1]))
+    np.testing.assert_array_equal(traj.rewhitening_steps([20, 60], 0.5), [[10, 20]])
+    np.testing.assert_array_equal(traj.rewhitening_steps([20, 60], 0.15), [[20, 20]])
+    np.testing.assert_array_equal(traj.steps_to_threshold(0.15, start=20, stop=60), [20])
+    with pytest.raises(ValueError, match="window"):
+        traj.steps_to_threshold(0.5, start=200)

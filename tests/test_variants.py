@@ -282,13 +282,21 @@ def test_finite_settling_tends_to_the_equilibrium_network():
         assert np.allclose(mean_update(fs, c), fs.flow(c), rtol=1e-6, atol=1e-6)
 
 
-def test_finite_settling_direct_is_unbiased_and_interneurons_are_not():
-    c = spd(13)
-    w = np.random.default_rng(11).standard_normal((N, K)) / np.sqrt(K)
-    direct = flows.integrate_flow(wv.FiniteSettling(wl.DirectNetwork(w @ w.T), 4.0), c, t_max=40.0)
-    inter = flows.integrate_flow(wv.FiniteSettling(wl.InterneuronNetwork(w), 4.0), c, t_max=40.0)
-    assert direct.errors[-1] < 1e-8
-    assert inter.errors[-1] > 1e-3
+@pytest.mark.parametrize("s", [1.0, 4.0])
+def test_finite_settling_direct_is_unbiased_and_interneurons_are_not(s):
+    from scipy.optimize import brentq
+
+    lam = np.array([0.5, 1.5, 2.0, 4.0])
+    c = jnp.diag(lam)
+    r = lambda m: -np.expm1(-s * m) / m if m != 0 else s  # noqa: E731  y(s) = r(m) x
+    # the direct fixed point: r(m_i) = 1/sqrt(lam_i); m_i < 0 exactly when 1/sqrt(lam_i) > s
+    m = np.array([brentq(lambda mm: r(mm) - 1 / np.sqrt(li), -20.0, 50.0) for li in lam])
+    assert np.array_equal(m > 0, 1 / np.sqrt(lam) < s)
+    fixed = wv.FiniteSettling(wl.DirectNetwork(np.diag(np.abs(m) + 1.0)).with_weights(jnp.diag(m)), s)
+    assert np.abs(fixed.flow(c)).max() < 1e-10 and float(fixed.error(c)) < 1e-10
+    # the interneuron rule is not at rest at the exact whitening solution
+    inter = wv.FiniteSettling(wl.InterneuronNetwork.from_M(wl.spd_sqrt(c)), s)
+    assert np.abs(inter.flow(c)).max() > 1e-3
 
 
 def test_finite_settling_in_an_online_sweep():

@@ -8,10 +8,10 @@
     Effective M = I + W diag(g) Wᵀ.
     Fast dynamics (9.1)  τ dy/dt = x − y − W (g ∘ z),  τₙ dz/dt = Wᵀ y − z
                          → z̄ = Wᵀ ȳ,  ȳ = (I + W diag(g) Wᵀ)⁻¹ x
-    Gain rule (9.3)      g ← g + η (z ∘ z − 1)
-    Gain flow (9.4)      dg/dt = diag(Wᵀ M⁻¹ C M⁻¹ W) − 1 = −∇_g f(M(g))
-    Induced on M (9.5)   dM/dt = 𝒫(M⁻¹ C M⁻¹ − I),
-                         𝒫(X) = Σᵢ (w_iᵀ X w_i) w_i w_iᵀ  (fixed, positive semidefinite)
+    Gain rule            g ← g + η (z ∘ z − 1)   (chapter 9, algorithm 'Whitening by gain modulation')
+    Gain flow (9.4)      dg/dt = diag(Wᵀ M⁻¹ C M⁻¹ W) − 1 = −∇_g f(M(g)); Hessian in (9.3)
+    Induced on M (9.5)   dM/dt = 𝓕(M⁻¹ C M⁻¹ − I),
+                         𝓕(X) = Σᵢ (w_iᵀ X w_i) w_i w_iᵀ  (frame operator: fixed, positive semidefinite)
 
 The gains can be negative; the network is valid while M stays positive
 definite, which is also when the fast dynamics settle (for τ = τₙ). An online
@@ -80,7 +80,7 @@ def _frame_outer_products(w: jnp.ndarray) -> jnp.ndarray:
 
 
 def _gain_hessian(w, g, c):
-    """∇²_g f = 2 (Wᵀ M⁻¹ W) ∘ (Wᵀ M⁻¹CM⁻¹ W) (Hadamard product), eq. (9.6); shape (..., k, k)."""
+    """∇²_g f = 2 (Wᵀ M⁻¹ W) ∘ (Wᵀ M⁻¹CM⁻¹ W) (Hadamard product), eq. (9.3); shape (..., k, k)."""
     m = _effective_M(w, g)
     wt = jnp.swapaxes(w, -1, -2)
     a = wt @ jnp.linalg.solve(m, w)
@@ -275,7 +275,7 @@ class GainNetwork(_Network):
         return self.respond(x) @ self.W
 
     def _step(self, x, eta):
-        # gain rule, eq. (9.3): g ← g + η (z ∘ z − 1), z = Wᵀ y, y = M⁻¹ x
+        # gain rule (chapter 9 algorithm): g ← g + η (z ∘ z − 1), z = Wᵀ y, y = M⁻¹ x
         y = self._respond(x)
         z = jnp.einsum("...n,...nk->...k", y, self.W)
         return self.with_weights(self.weights + eta * (z * z - 1.0))
@@ -291,7 +291,7 @@ class GainNetwork(_Network):
         return _objective(_effective_M(self.W, jnp.asarray(g, dtype=jnp.float64)), c)
 
     def hessian(self, C) -> jnp.ndarray:
-        """∇²_g f = 2 (Wᵀ M⁻¹ W) ∘ (Wᵀ M⁻¹CM⁻¹ W), eq. (9.6), shape (k, k); positive semidefinite.
+        """∇²_g f = 2 (Wᵀ M⁻¹ W) ∘ (Wᵀ M⁻¹CM⁻¹ W), eq. (9.3), shape (k, k); positive semidefinite.
 
         Minus the Jacobian of the gain flow (9.4) in g. At the optimum its
         nonzero eigenvalues are the local convergence rates of the gain

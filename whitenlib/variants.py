@@ -5,9 +5,10 @@ Geometry of the interneuron flow (chapter 7)
     ⟨X, Y⟩_M = Tr(X P_M⁻¹(Y))               the metric in which it is a gradient flow (7.3)
 
 ``ChainNetwork(W1, W2)``  (chapter 7)
-    A deeper interneuron pathway: M = A Aᵀ with A = W₁W₂, W₁ (n × n), W₂ (n × p), p ≥ n.
-    Flow  dW₁/dt = (M⁻¹CM⁻¹ − I) A W₂ᵀ,  dW₂/dt = W₁ᵀ (M⁻¹CM⁻¹ − I) A  (= −½ ∇ f(AAᵀ))
-    Balanced, commuting case, one mode:  dm/dt = 4 (λ − m²)/√m  (7.10)
+    A deeper pathway: M = A Aᵀ, A = W₁W₂, W₁ (n × n), W₂ (n × p), p ≥ n.
+    Flow (7.7)  dW₁/dt = E A W₂ᵀ,  dW₂/dt = W₁ᵀ E A,  E = M⁻¹CM⁻¹ − I
+    (−½ the gradient of f(AAᵀ)). Balanced, commuting, one mode:
+    dm/dt = 4 (λ − m²)/√m  (7.10)
 
 ``AsymmetricInterneuronNetwork(W, V)``  (chapter 8)
     Separate feedback W (n × k, interneuron → primary, sign −) and feedforward
@@ -31,8 +32,7 @@ Geometry of the interneuron flow (chapter 7)
 
 Every class shares the interface of :mod:`whitenlib.networks` (``weights``,
 ``M``, ``respond``, ``_step``, ``_flow``, ``with_weights``, ``error``), so
-:func:`whitenlib.online.train`, :func:`whitenlib.online.sweep` and, where the
-weights are one array whose class needs no other data,
+:func:`whitenlib.online.train`, :func:`whitenlib.online.sweep` and
 :func:`whitenlib.flows.integrate_flow` run them unchanged.
 """
 
@@ -116,7 +116,7 @@ def preconditioner_matrix(M) -> np.ndarray:
 
 
 def metric(M, X, Y) -> jnp.ndarray:
-    """⟨X, Y⟩_M = Tr(X P_M⁻¹(Y)), eq. (7.3): the metric in which the interneuron flow is a gradient flow.
+    """⟨X, Y⟩_M = Tr(X P_M⁻¹(Y)), eq. (7.3): the metric of the interneuron gradient flow.
 
     Twice the Bures–Wasserstein metric at M; X, Y symmetric (n, n).
     """
@@ -262,7 +262,7 @@ class ChainNetwork(_Network):
 
     @staticmethod
     def mode_convergence_time_limit(lam, eps) -> np.ndarray:
-        """The limit of :meth:`mode_convergence_time` as m₀ → ∞: the saturation time of eq. (7.11)."""
+        """Limit of :meth:`mode_convergence_time` as m₀ → ∞: the saturation time, eq. (7.11)."""
         lam = _positive("lam", lam)
         eps = _eps(eps)
         a = lam**0.25
@@ -384,7 +384,8 @@ class AsymmetricInterneuronNetwork(_Network):
         y = self._respond(x)
         n_act = self.V @ y
         hebb = _outer(y, n_act)
-        return self.with_weights(self.weights + eta * (jnp.concatenate([hebb, hebb], axis=-1) - self.weights))
+        both = jnp.concatenate([hebb, hebb], axis=-1)
+        return self.with_weights(self.weights + eta * (both - self.weights))
 
     def _flow(self, c):
         # E[y nᵀ] = M⁻¹CM⁻ᵀ Vᵀ (M = W V) for both halves, minus the decay
@@ -524,7 +525,7 @@ class LeakyInterneuronNetwork(_Network):
 
 
 def leaky_fixed_point(C, k: int, leak: float):
-    """The learned M of the leaky network with k interneurons: M = ε I + Σ_{i≤k} (√λ_i − ε)₊ q_i q_iᵀ.
+    """Learned M of the leaky network with k interneurons: ε I + Σ_{i≤k} (√λ_i − ε)₊ q_i q_iᵀ.
 
     The k largest-variance directions q_i of C are whitened (output variance 1)
     where √λ_i > ε; every other direction keeps m = ε (output variance λ/ε²).
@@ -626,7 +627,7 @@ def _settling_modes(m, s, tau, tau_n):
 
 
 def _settled_maps(net, s, taus):
-    """(R_y, R_n): y(s) = R_y x (n × n, symmetric) and n(s) = R_n x (k × n; None for the direct network)."""
+    """(R_y, R_n): y(s) = R_y x (n × n, symmetric), n(s) = R_n x (k × n; None if direct)."""
     tau = taus[0] if len(taus) > 0 else 1.0
     if isinstance(net, DirectNetwork):
         m, q = jnp.linalg.eigh(symmetrize(net.M))
