@@ -85,7 +85,8 @@ def test_flow_is_exact_mean_of_steps(seed):
     net = GN.from_M(m, key=jax.random.key(seed))
     eta = 0.05
     new = jax.vmap(lambda x: net._step(x, eta).g)(jnp.asarray(sigma_points(c)))
-    np.testing.assert_allclose((new.mean(axis=0) - net.g) / eta, net.flow(c), rtol=1e-10, atol=1e-12)
+    mean_update = (new.mean(axis=0) - net.g) / eta
+    np.testing.assert_allclose(mean_update, net.flow(c), rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -195,6 +196,21 @@ def test_neural_dynamics_settle_and_negative_gains():
     np.testing.assert_allclose(y[-1], net.respond(x), atol=1e-6)
     np.testing.assert_allclose(z[-1], net.respond_interneurons(x), atol=1e-6)
     assert float(jnp.max(jnp.real(wl.neural_eigenvalues(net)))) < 0
+
+
+def test_jitted_scan_equals_python_loop():
+    c = spd(12)
+    net0 = GN.from_M(spd(13), key=jax.random.key(1))
+    xs = np.random.default_rng(3).standard_normal((40, N)) @ np.linalg.cholesky(c).T
+    scanned = jax.jit(
+        lambda nt, x: jax.lax.scan(lambda n_, xi: (n_._step(xi, 0.02), None), nt, x)[0]
+    )(net0, jnp.asarray(xs))
+    net = net0
+    for x in xs:
+        net = net.step(x, 0.02)
+    assert type(scanned) is GN
+    np.testing.assert_allclose(scanned.g, net.g, rtol=1e-11, atol=1e-13)
+    np.testing.assert_array_equal(scanned.W, net0.W)
 
 
 def test_batched_gains_and_vmap_over_gains():

@@ -8,10 +8,10 @@
     Effective M = I + W diag(g) Wᵀ.
     Fast dynamics (9.1)  τ dy/dt = x − y − W (g ∘ z),  τₙ dz/dt = Wᵀ y − z
                          → z̄ = Wᵀ ȳ,  ȳ = (I + W diag(g) Wᵀ)⁻¹ x
-    Gain rule            g ← g + η (z ∘ z − 1)   (chapter 9, algorithm 'Whitening by gain modulation')
+    Gain rule            g ← g + η (z ∘ z − 1)   (the algorithm of chapter 9)
     Gain flow (9.4)      dg/dt = diag(Wᵀ M⁻¹ C M⁻¹ W) − 1 = −∇_g f(M(g)); Hessian in (9.3)
     Induced on M (9.5)   dM/dt = 𝓕(M⁻¹ C M⁻¹ − I),
-                         𝓕(X) = Σᵢ (w_iᵀ X w_i) w_i w_iᵀ  (frame operator: fixed, positive semidefinite)
+                         𝓕(X) = Σᵢ (w_iᵀ X w_i) w_i w_iᵀ  (frame operator: fixed, PSD)
 
 The gains can be negative; the network is valid while M stays positive
 definite, which is also when the fast dynamics settle (for τ = τₙ). An online
@@ -62,7 +62,8 @@ def _check_frame(w) -> jnp.ndarray:
             raise ValueError(
                 f"W must have unit-norm columns (a column has norm {norms[worst]:.3g}): "
                 "the gain rule g <- g + eta (z**2 - 1) descends the objective only then. "
-                "Pass W / jnp.linalg.norm(W, axis=-2, keepdims=True), or build one with GainNetwork.frame."
+                "Pass W / jnp.linalg.norm(W, axis=-2, keepdims=True), or build one with "
+                "GainNetwork.frame."
             )
     return w
 
@@ -92,9 +93,10 @@ def _gain_hessian(w, g, c):
 def _newton_minimise(w, g0, c, active, iters):
     """Damped Newton on the convex f(M(g)) over the active gains.
 
-    ``iters`` steps, each the longest of 1, 1/2, … that keeps M ≻ 0 and does not raise f; gains where
-    ``active`` is 0 keep their value. The Hessian gets a tiny ridge, as it is
-    singular when k > n(n + 1)/2 (then the step is the minimum-norm one).
+    ``iters`` steps, each the longest of 1, 1/2, … that keeps M ≻ 0 and does
+    not raise f; gains where ``active`` is 0 keep their value. The Hessian gets
+    a tiny ridge, as it is singular when k > n(n + 1)/2 (then the step is close
+    to the minimum-norm one).
     """
     k = g0.shape[-1]
 
@@ -124,7 +126,7 @@ def _newton_minimise(w, g0, c, active, iters):
 @jax.tree_util.register_pytree_node_class
 @dataclass(frozen=True, init=False, eq=False)
 class GainNetwork(_Network):
-    """n primary neurons, k interneurons with a fixed unit-norm frame W (n, k) and learned gains g (k,).
+    """n primary neurons, k interneurons: fixed unit-norm frame W (n, k), learned gains g (k,).
 
     Parameters
     ----------
@@ -157,7 +159,8 @@ class GainNetwork(_Network):
             eig_min = float(np.min(np.linalg.eigvalsh(m)))
             if eig_min <= 0.0:
                 raise ValueError(
-                    f"g makes M = I + W diag(g) W^T indefinite (smallest eigenvalue {eig_min:.3g}): "
+                    f"g makes M = I + W diag(g) W^T indefinite (smallest eigenvalue "
+                    f"{eig_min:.3g}): "
                     "the circuit then has no stable equilibrium. Raise the most negative gains "
                     "(g = 0 gives M = I)."
                 )
@@ -240,8 +243,8 @@ class GainNetwork(_Network):
         if resid > 1e-9 * max(1.0, float(np.linalg.norm(b))):
             raise ValueError(
                 f"M cannot be written as I + W diag(g) W^T with this frame of k = {w.shape[1]} "
-                f"vectors (least-squares residual {resid:.3g}). Use k >= n(n+1)/2 = {n_symmetric(n)} "
-                "interneurons, whose outer products span every symmetric matrix."
+                f"vectors (least-squares residual {resid:.3g}). Use k >= n(n+1)/2 = "
+                f"{n_symmetric(n)} interneurons, whose outer products span every symmetric matrix."
             )
         return cls(w, g)
 
@@ -271,7 +274,10 @@ class GainNetwork(_Network):
         return DirectNetwork.tree_unflatten(None, (self.M,))._respond(x)
 
     def respond_interneurons(self, x) -> jnp.ndarray:
-        """Equilibrium interneuron activity z̄ = Wᵀ ȳ (before the gains); (n,) or (T, n) -> (k,) or (T, k)."""
+        """Equilibrium interneuron activity z̄ = Wᵀ ȳ (before the gains).
+
+        x of shape (n,) or (T, n) -> (k,) or (T, k).
+        """
         return self.respond(x) @ self.W
 
     def _step(self, x, eta):
@@ -323,7 +329,9 @@ class GainNetwork(_Network):
         else:
             mask = as_array("active", active, min_ndim=1)
             if mask.shape != (self.k,):
-                raise ValueError(f"active must have shape ({self.k},) (one flag per gain), got {mask.shape}.")
+                raise ValueError(
+                    f"active must have shape ({self.k},) (one flag per gain), got {mask.shape}."
+                )
         return self.with_weights(_newton_minimise(self.W, self.weights, c, mask, int(iters)))
 
     def neural_velocity(self, state, x, tau: float = 1.0, tau_n: float = 1.0):
