@@ -40,7 +40,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from whitenlib.data import is_stream, sampling_keys
-from whitenlib.objective import _whitening_error
+from whitenlib.linalg import symmetrize
 from whitenlib.validation import check_positive
 
 DEFAULT_ERROR_BOUND = 1e10
@@ -224,17 +224,40 @@ def _tree_where(cond, a, b):
     return jax.tree_util.tree_map(lambda u, v: jnp.where(cond, u, v), a, b)
 
 
-def _healthy(net, err, bound):
+def _check(net, c, bound):
+    """Whitening error ‖M⁻¹CM⁻¹ − I‖₂ of ``net`` and whether the run is healthy.
+
+    Healthy: finite weights, M positive definite, error finite and ≤ ``bound``.
+    Computed from one eigendecomposition M = VΛVᵀ, since
+    M⁻¹CM⁻¹ = V (Λ⁻¹ VᵀCV Λ⁻¹) Vᵀ, so the error is the largest |eigenvalue − 1|
+    of Λ⁻¹VᵀCVΛ⁻¹ (eq. 1.7). The two LAPACK calls depend on each other and
+    so never run at the same time: jaxlib 0.10.2 can deadlock on a small
+    CPU when two batched LAPACK calls (each splitting its batch over the
+    intra-op thread pool and waiting for it) run concurrently, as two
+    independent ``solve`` factorizations of M would.
+    """
     finite = jnp.all(jnp.array([jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree_util.tree_leaves(net)]))
     m = net.M
-    m = jnp.where(jnp.isfinite(m), m, 0.0)
-    pd = jnp.linalg.eigvalsh(m)[0] > 0
-    return finite & pd & jnp.isfinite(err) & (err <= bound)
+    eye = jnp.eye(m.shape[-1], dtype=m.dtype)
+    m = jnp.where(jnp.isfinite(m), m, eye)
+    lam, v = jnp.linalg.eigh(symmetrize(m))
+    pd = lam[0] > 0
+    inv = 1.0 / jnp.where(lam > 0, lam, 1.0)
+    b = (v.T @ c @ v) * inv[:, None] * inv[None, :]
+    b = jnp.where(jnp.isfinite(b), b, 0.0)
+    err = jnp.max(jnp.abs(jnp.linalg.eigvalsh(symmetrize(b)) - 1.0))
+    err = jnp.where(pd, err, jnp.inf)
+    return err, finite & pd & jnp.isfinite(err) & (err <= bound)
 
 
-def _error(net, c):
-    m = net.M
-    return _whitening_error(jnp.where(jnp.isfinite(m), m, jnp.eye(m.shape[-1])), c)
+def _serial(values):
+    """Order the computation: everything that uses the outputs waits for all of ``values``.
+
+    XLA's CPU runtime runs independent operations concurrently; this keeps the
+    linear algebra of the error check (see :func:`_check`) from overlapping
+    with any other.
+    """
+    return jax.lax.optimization_barrier(values)
 
 
 def _run(net, stream, eta, key, bound, *, n_records, record_every, block, mean):
@@ -263,14 +286,15 @@ def _run(net, stream, eta, key, bound, *, n_records, record_every, block, mean):
         else:
             new, _ = jax.lax.scan(one_block, net, t0 + block * jnp.arange(record_every // block))
         t_end = t0 + record_every
-        err = _error(new, stream.covariance(t_end))
-        bad = ~_healthy(new, err, bound)
+        err, ok = _check(new, stream.covariance(t_end), bound)
+        bad = ~ok
         div_at = jnp.where(bad & ~div, t_end, div_at)
         div = div | bad
         net = _tree_where(div, net, new)
         return (net, div, div_at), jnp.where(div, jnp.inf, err)
 
-    err0 = _error(net, stream.covariance(0))
+    err0, _ = _check(net, stream.covariance(0), bound)
+    err0, net = _serial((err0, net))
     init = (net, jnp.array(False), jnp.array(-1, dtype=jnp.int64))
     (net, div, div_at), errs = jax.lax.scan(one_record, init, jnp.arange(n_records))
     return net, jnp.concatenate([err0[None], errs]), div, div_at
