@@ -286,6 +286,7 @@ def _run(net, stream, eta, key, bound, *, n_records, record_every, block, mean):
         else:
             new, _ = jax.lax.scan(one_block, net, t0 + block * jnp.arange(record_every // block))
         t_end = t0 + record_every
+        new = _serial(new)  # e.g. a refreshed inverse: finished before the check starts
         err, ok = _check(new, stream.covariance(t_end), bound)
         bad = ~ok
         div_at = jnp.where(bad & ~div, t_end, div_at)
