@@ -230,16 +230,23 @@ def _check(net, c, bound):
     Healthy: finite weights, M positive definite, error finite and ≤ ``bound``.
     Computed from one eigendecomposition M = VΛVᵀ, since
     M⁻¹CM⁻¹ = V (Λ⁻¹ VᵀCV Λ⁻¹) Vᵀ, so the error is the largest |eigenvalue − 1|
-    of Λ⁻¹VᵀCVΛ⁻¹ (eq. 1.7). The two LAPACK calls depend on each other and
-    so never run at the same time: jaxlib 0.10.2 can deadlock on a small
-    CPU when two batched LAPACK calls (each splitting its batch over the
-    intra-op thread pool and waiting for it) run concurrently, as two
-    independent ``solve`` factorizations of M would.
+    of Λ⁻¹VᵀCVΛ⁻¹ (eq. 1.7).
+
+    Every LAPACK call of a sweep depends on the one before: jaxlib 0.10.2 can
+    deadlock on a small CPU when two batched LAPACK calls run concurrently
+    (each splits its batch over the intra-op thread pool and waits for it).
+    XLA runs independent operations concurrently, and an optimization
+    barrier orders nothing at run time, so the order is made by data: the
+    eigendecomposition reads a flag computed from every leaf of the network
+    (e.g. a refreshed inverse), two independent ``solve`` calls (two LU
+    factorizations of M) are avoided, and the initial check travels in the
+    scan's carry.
     """
     finite = jnp.all(jnp.array([jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree_util.tree_leaves(net)]))
     m = net.M
     eye = jnp.eye(m.shape[-1], dtype=m.dtype)
-    m = jnp.where(jnp.isfinite(m), m, eye)
+    # depends on every leaf (e.g. a refreshed inverse), so it runs after all of them
+    m = jnp.where(finite & jnp.all(jnp.isfinite(m)), m, eye)
     lam, v = jnp.linalg.eigh(symmetrize(m))
     pd = lam[0] > 0
     inv = 1.0 / jnp.where(lam > 0, lam, 1.0)
@@ -248,16 +255,6 @@ def _check(net, c, bound):
     err = jnp.max(jnp.abs(jnp.linalg.eigvalsh(symmetrize(b)) - 1.0))
     err = jnp.where(pd, err, jnp.inf)
     return err, finite & pd & jnp.isfinite(err) & (err <= bound)
-
-
-def _serial(values):
-    """Order the computation: everything that uses the outputs waits for all of ``values``.
-
-    XLA's CPU runtime runs independent operations concurrently; this keeps the
-    linear algebra of the error check (see :func:`_check`) from overlapping
-    with any other.
-    """
-    return jax.lax.optimization_barrier(values)
 
 
 def _run(net, stream, eta, key, bound, *, n_records, record_every, block, mean):
@@ -279,25 +276,25 @@ def _run(net, stream, eta, key, bound, *, n_records, record_every, block, mean):
         return net, None
 
     def one_record(carry, r):
-        net, div, div_at = carry
+        net, div, div_at, err_prev = carry
         t0 = r * record_every
         if record_every == block:
             new, _ = one_block(net, t0)
         else:
             new, _ = jax.lax.scan(one_block, net, t0 + block * jnp.arange(record_every // block))
         t_end = t0 + record_every
-        new = _serial(new)  # e.g. a refreshed inverse: finished before the check starts
         err, ok = _check(new, stream.covariance(t_end), bound)
         bad = ~ok
         div_at = jnp.where(bad & ~div, t_end, div_at)
         div = div | bad
         net = _tree_where(div, net, new)
-        return (net, div, div_at), jnp.where(div, jnp.inf, err)
+        err = jnp.where(div, jnp.inf, err)
+        return (net, div, div_at, err), err
 
     err0, _ = _check(net, stream.covariance(0), bound)
-    err0, net = _serial((err0, net))
-    init = (net, jnp.array(False), jnp.array(-1, dtype=jnp.int64))
-    (net, div, div_at), errs = jax.lax.scan(one_record, init, jnp.arange(n_records))
+    # err0 travels in the carry: the loop (and its linear algebra) starts after it
+    init = (net, jnp.array(False), jnp.array(-1, dtype=jnp.int64), err0)
+    (net, div, div_at, _), errs = jax.lax.scan(one_record, init, jnp.arange(n_records))
     return net, jnp.concatenate([err0[None], errs]), div, div_at
 
 
