@@ -35,7 +35,7 @@ $(MATHJAX):
 
 ## book: execute every chapter and build the HTML (warnings are errors) into _build/html
 book: $(STAMP) $(MATHJAX)
-	$(BIN)/jupyter-book build . --builder html -W -n --keep-going
+	$(BIN)/jupyter-book build . --all --builder html -W -n --keep-going
 	@echo "Open _build/html/index.html in a browser."
 
 ## test: unit tests, every chapter through nbval, then the book build

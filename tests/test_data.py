@@ -6,7 +6,6 @@ import jax
 import numpy as np
 import pytest
 
-import whitenlib as wl
 from whitenlib import data
 
 

@@ -1,7 +1,8 @@
 """Unit tests of whitenlib.online: compiled scans against plain loops, divergence, convergence steps.
 
-Networks come from ``wl.NETWORKS`` and the code under test only uses the shared
-network interface, so the tests loop over classes rather than branch on them.
+Networks come from ``wl.NETWORKS`` (and ``wl.ALL_NETWORKS`` where any network class must
+work); the code under test only uses the shared network interface, so the tests loop over
+classes rather than branch on them.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import numpy as np
 import pytest
 
 import jax
-import jax.numpy as jnp
 
 import whitenlib as wl
 from whitenlib import data, online
@@ -54,7 +54,7 @@ def test_scan_reproduces_numpy_per_sample_loop(Net):
     assert not traj.diverged.any()
 
 
-@pytest.mark.parametrize("Net", wl.NETWORKS, ids=lambda c: c.label)
+@pytest.mark.parametrize("Net", wl.ALL_NETWORKS, ids=lambda c: c.label)
 def test_train_matches_loop_of_step(Net):
     """`net.step` scanned by lax.scan equals the same `step` called in a Python loop."""
     stream, xs, c = fixed_stream(1, 60)

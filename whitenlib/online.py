@@ -395,7 +395,8 @@ def sweep(net, stream, eta, n_steps: int, *, key=None, record_every: int = 100,
     _check_schedule(n_steps, record_every, refresh_every, stream)
     check_positive("error_bound", error_bound)
     r = _batch_size(net)
-    eta_arr = np.broadcast_to(np.asarray(eta, dtype=float), (r,)) if np.ndim(eta) == 0 else np.asarray(eta, dtype=float)
+    eta_arr = np.asarray(eta, dtype=float)
+    eta_arr = np.broadcast_to(eta_arr, (r,)) if eta_arr.ndim == 0 else eta_arr
     if eta_arr.shape != (r,):
         raise ValueError(f"eta must be a scalar or have shape ({r},) (one per run), got {np.shape(eta)}.")
     if not np.all(np.isfinite(eta_arr)) or np.any(eta_arr <= 0):
