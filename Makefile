@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 export WHITENLIB_JAX_CACHE := $(CURDIR)/_build/jax-cache
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: book test unit chapters clean env mathjax book-student check-site check-notebooks
+.PHONY: book test lint unit chapters clean env mathjax execution-cache book-student check-site check-notebooks
 
 env: $(STAMP)
 
@@ -33,26 +33,42 @@ $(MATHJAX):
 	cp _build/mathjax/npm/package/LICENSE _build/mathjax/mathjax/
 	rm -rf _build/mathjax/npm _build/mathjax/mathjax/output/svg* _build/mathjax/mathjax/*svg*.js
 
-## book: execute every chapter and build the HTML (warnings are errors) into _build/html
-book: $(STAMP) $(MATHJAX)
+## execution-cache: each chapter executes once. The chapter tests store what nbval executed in
+## the jupyter-cache under _build/ (execute.cache in _config.yml), and both editions of the book take
+## their outputs from it. jupyter-cache matches a chapter by its code cells only, so the cache is
+## emptied whenever the library or requirements.lock changes.
+CACHE := _build/.jupyter_cache
+CACHE_KEY := $(shell cat requirements.lock $$(find whitenlib -name '*.py' | LC_ALL=C sort) | cksum | tr ' ' -)
+execution-cache:
+	@if [ "$$(cat $(CACHE)/whitenlib.key 2>/dev/null)" != "$(CACHE_KEY)" ]; then \
+	  rm -rf $(CACHE) && mkdir -p $(CACHE) && echo "$(CACHE_KEY)" > $(CACHE)/whitenlib.key && \
+	  echo "execution cache emptied (new library or lock)"; fi
+
+## book: build the HTML (warnings are errors) into _build/html, executing every chapter that
+## `make test` has not already executed
+book: $(STAMP) $(MATHJAX) execution-cache
 	$(BIN)/jupyter-book build . --all --builder html -W -n --keep-going
 	@echo "Open _build/html/index.html in a browser."
 
-## test: unit tests, every chapter through nbval, then the book build
-test: $(STAMP)
+## test: lint, unit tests and every chapter through nbval, then the book from those executions
+test: lint $(STAMP) execution-cache
 	$(BIN)/python -m pytest
 	$(MAKE) book
+
+## lint: ruff (configured in pyproject.toml)
+lint: $(STAMP)
+	$(BIN)/ruff check .
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -m "not chapter"
 
-## chapters: only execute the chapters through nbval
-chapters: $(STAMP)
+## chapters: only execute the chapters through nbval (and fill the execution cache)
+chapters: $(STAMP) execution-cache
 	$(BIN)/python -m pytest -m chapter
 
 ## book-student: the student edition, every exercise and no solution, into _build/student/html
-## (reuses the outputs of the last `make book` that are newer than their chapter and the library)
-book-student: $(STAMP) $(MATHJAX)
+## (the chapters' outputs come from the execution cache that `make test` or `make book` filled)
+book-student: $(STAMP) $(MATHJAX) execution-cache
 	WHITENBOOK_EDITION=student $(BIN)/jupyter-book build . --builder html -W -n --keep-going --path-output _build/student
 	rm -rf _build/student/html && mv _build/student/_build/html _build/student/html
 	@echo "Open _build/student/html/index.html in a browser."

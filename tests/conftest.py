@@ -2,13 +2,16 @@
 
 Chapters are MyST markdown (`book/*.md`); nbval only collects `.ipynb`, so the
 `chapter_notebooks` fixture converts every chapter listed in `_toc.yml` with
-jupytext into `_build/chapter-notebooks/` (ignored by git).
+jupytext into `_build/chapter-notebooks/` (ignored by git). A chapter executed
+by nbval goes into the book's execution cache (`cache_execution`), where
+`jupyter-book build` finds it instead of executing the chapter again.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import nbformat
 import pytest
 import yaml
 
@@ -16,6 +19,9 @@ import whitenlib as wl
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = ROOT / "_build" / "chapter-notebooks"
+BOOK_CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
+# the jupyter-cache of myst-nb (`execute.cache`), shared by both editions of the book
+EXECUTION_CACHE = ROOT / BOOK_CONFIG["execute"]["cache"]
 
 wl.setup(plotting=False)
 
@@ -56,6 +62,33 @@ def convert_chapter(md_path: Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     jupytext.write(notebook, out)
     return out
+
+
+def book_notebook(md_path: Path) -> nbformat.NotebookNode:
+    """The notebook myst-nb reads from a chapter when it builds the page."""
+    from myst_nb.core.read import read_myst_markdown_notebook
+    from myst_parser.config.main import MdParserConfig
+
+    extensions = set(BOOK_CONFIG["parse"]["myst_enable_extensions"])
+    return read_myst_markdown_notebook(
+        md_path.read_text(), MdParserConfig(enable_extensions=extensions), path=md_path
+    )
+
+
+def cache_execution(md_path: Path, executed: nbformat.NotebookNode, seconds: float):
+    """Store an executed chapter in the book's execution cache; return the record that
+    `jupyter-book build` will find for the page (KeyError if it would not find one).
+
+    jupyter-cache matches a page by its code cells only; the Makefile empties the cache
+    when the library or requirements.lock changes, so no output outlives the code behind it.
+    """
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
+    cache = get_cache(str(EXECUTION_CACHE))
+    bundle = CacheBundleIn(executed, str(md_path), data={"execution_seconds": seconds})
+    cache.cache_notebook_bundle(bundle, check_validity=True, overwrite=True)
+    return cache.match_cache_notebook(book_notebook(md_path))
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,10 @@ One pytest item per chapter (``test_chapter_executes[01_whitening]``). Each runs
 nbval in its own process, so a chapter's kernel, JAX state and figures never
 leak into another. Converted notebooks carry no outputs, so nothing is compared
 with stored output: a chapter's claims are the `assert`s in its cells.
+
+This is the one execution of a chapter: the notebook nbval executed (recorded by
+the ``nbval_record`` plugin) goes into the book's execution cache, and
+``jupyter-book build`` shows its outputs without executing the chapter again.
 """
 
 from __future__ import annotations
@@ -13,9 +17,9 @@ import re
 import subprocess
 import sys
 
+import nbformat
 import pytest
-
-from conftest import ROOT, executable_chapters, toc_files
+from conftest import ROOT, cache_execution, executable_chapters, toc_files
 
 CELL_TIMEOUT_S = 300
 
@@ -30,12 +34,17 @@ def test_there_are_chapters_to_execute():
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=[p.stem for p in CHAPTERS])
 def test_chapter_executes(chapter, chapter_notebooks):
     notebook = chapter_notebooks[chapter.stem]
-    env = {**os.environ, "MPLBACKEND": "Agg"}
+    executed = notebook.with_suffix(".executed.ipynb")
+    executed.unlink(missing_ok=True)
+    # the kernel keeps IPython's inline backend (no MPLBACKEND), so figures become outputs
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "tests"), env.get("PYTHONPATH")]))
     result = subprocess.run(
         [
             sys.executable, "-m", "pytest", str(notebook),
             "--nbval-lax", "--nbval-current-env",
             f"--nbval-cell-timeout={CELL_TIMEOUT_S}",
+            "-p", "nbval_record", f"--nbval-record={executed}",
             "-p", "no:cacheprovider", "-q", "--rootdir", str(notebook.parent),
             "-c", os.devnull,
         ],
@@ -45,6 +54,16 @@ def test_chapter_executes(chapter, chapter_notebooks):
     assert result.returncode == 0, f"{chapter.name} failed under nbval:\n{tail}"
     passed = re.search(r"(\d+) passed", result.stdout)
     assert passed and int(passed.group(1)) > 0, f"nbval executed no cell of {chapter.name}:\n{tail}"
+
+    assert executed.is_file(), f"nbval_record wrote no executed notebook for {chapter.name}:\n{tail}"
+    nb = nbformat.read(executed, as_version=4)
+    seconds = nb.metadata.pop("nbval_record")["execution_seconds"]
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    assert [cell.execution_count for cell in code] == list(range(1, len(code) + 1))
+    try:
+        cache_execution(chapter, nb, seconds)
+    except KeyError:
+        pytest.fail(f"the book build would not find {chapter.name}'s execution in its cache")
 
 
 def test_toc_and_book_agree():
