@@ -1,0 +1,165 @@
+"""The book's own Sphinx extension (book/_ext/whitenbook.py) and the pages it does not write.
+
+One test per thing the extension does: the edition switch, the gated solutions removed
+from the student edition (pages and notebooks), the downloadable notebook with its Colab
+cell, the Colab URL, the theme's scripts kept once. And the static lists the extension
+no longer generates: the API page documents every module, the teaching page lists every
+exercise.
+"""
+
+from __future__ import annotations
+
+import pkgutil
+import re
+import sys
+import types
+from pathlib import Path
+
+import nbformat
+import pytest
+from conftest import ROOT, executable_chapters
+from sphinx.errors import ExtensionError
+
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+import whitenbook as wb  # noqa: E402 - from book/_ext, as Sphinx loads it
+
+import whitenlib  # noqa: E402
+
+EXERCISE = """\
+```{exercise-start}
+:label: ex-a
+```
+Compute $x$.
+```{exercise-end}
+```
+"""
+GATED_SOLUTION = """\
+````{solution-start} ex-a
+:class: dropdown
+````
+The gated answer.
+```{code-cell} ipython3
+answer = 42
+```
+````{solution-end}
+````
+"""
+PLAIN_SOLUTION = """\
+```{solution} ex-a
+The plain answer.
+```
+"""
+
+
+def myst_page(tmp_path: Path) -> Path:
+    page = tmp_path / "page.md"
+    page.write_text(
+        "---\njupytext:\n  text_representation:\n    format_name: myst\n"
+        "kernelspec:\n  display_name: Python 3\n  language: python\n  name: python3\n---\n\n"
+        "# Page\n\n```{code-cell} ipython3\nx = 1\n```\n\n"
+        + EXERCISE + "\n" + GATED_SOLUTION + "\n" + PLAIN_SOLUTION + "\nAfter.\n"
+    )
+    return page
+
+
+@pytest.mark.parametrize("env, hidden", [(None, False), ("full", False), ("student", True)])
+def test_edition_switch(monkeypatch, env, hidden):
+    if env is None:
+        monkeypatch.delenv(wb.EDITION_ENV, raising=False)
+    else:
+        monkeypatch.setenv(wb.EDITION_ENV, env)
+    config = types.SimpleNamespace(whitenbook_edition="full", hide_solutions=False)
+    wb.on_config_inited(None, config)
+    assert config.whitenbook_edition == (env or "full")
+    assert config.hide_solutions is hidden
+
+
+def test_edition_switch_rejects_unknown(monkeypatch):
+    monkeypatch.setenv(wb.EDITION_ENV, "teacher")
+    config = types.SimpleNamespace(whitenbook_edition="full", hide_solutions=False)
+    with pytest.raises(ExtensionError, match="WHITENBOOK_EDITION"):
+        wb.on_config_inited(None, config)
+
+
+def test_notebook_has_colab_cell_first(tmp_path):
+    nb = wb.make_notebook(myst_page(tmp_path), '"whitenlib"', student=False)
+    nbformat.validate(nb)
+    first = nb.cells[0]
+    assert first.cell_type == "code" and '"google.colab" in sys.modules' in first.source
+    assert "%pip install --quiet \"whitenlib\"" in first.source
+    text = "\n".join(c.source for c in nb.cells)
+    assert "The gated answer." in text and "answer = 42" in text  # full edition keeps solutions
+
+
+def test_student_notebook_has_no_solution(tmp_path):
+    nb = wb.make_notebook(myst_page(tmp_path), '"whitenlib"', student=True)
+    text = "\n".join(c.source for c in nb.cells)
+    assert "Compute $x$." in text and "x = 1" in text and "After." in text
+    for gone in ("The gated answer.", "answer = 42", "The plain answer.", "solution"):
+        assert gone not in text
+
+
+def test_colab_requirements_pin_myst_nb(tmp_path):
+    lock = tmp_path / "requirements.lock"
+    lock.write_text("jax==0.10.2\nmyst-nb==1.4.0\n")
+    reqs = wb.colab_requirements(lock, "https://github.com/org/repo", "main")
+    assert reqs == '"myst-nb==1.4.0" "whitenlib @ git+https://github.com/org/repo@main"'
+
+
+def test_colab_url_opens_the_published_notebook():
+    url = wb.colab_url("https://colab.research.google.com/", "https://github.com/org/repo",
+                       "gh-pages", "book/01_whitening")
+    assert url == ("https://colab.research.google.com/github/org/repo/blob/gh-pages/"
+                   "_sources/book/01_whitening.ipynb")
+    assert wb.colab_url("https://colab.research.google.com", "https://gitlab.com/org/repo",
+                        "gh-pages", "p") is None
+
+
+def test_page_scripts_kept_once():
+    script = types.SimpleNamespace(filename=None, attributes={"body": "let THEBE_JS_URL = 1"})
+    again = types.SimpleNamespace(filename="", attributes={"body": "let THEBE_JS_URL = 1"})
+    other = types.SimpleNamespace(filename="a.js", attributes={})
+    context = {"script_files": [script, other, again]}
+    wb.clean_page_scripts(context)
+    assert context["script_files"] == [script, other]
+    assert context["default_mode"] == "auto"
+
+
+@pytest.mark.parametrize("student", [False, True])
+def test_gated_solutions_hidden_in_student_edition(tmp_path, monkeypatch, student):
+    """sphinx-exercise issue #89: under hide_solutions a gated solution must go whole."""
+    from sphinx.testing.util import SphinxTestApp
+
+    monkeypatch.setenv(wb.EDITION_ENV, "student" if student else "full")
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "conf.py").write_text(
+        f"import sys\nsys.path.insert(0, {str(ROOT / 'book' / '_ext')!r})\n"
+        "extensions = ['myst_parser', 'sphinx_exercise', 'whitenbook']\n"
+    )
+    (src / "index.md").write_text("# Page\n\n" + EXERCISE + "\n" + GATED_SOLUTION.replace(
+        "```{code-cell} ipython3\nanswer = 42\n```", "A second paragraph.") + "\nAfter.\n")
+    app = SphinxTestApp("html", srcdir=src, builddir=tmp_path / "out", warningiserror=True)
+    try:
+        app.build()
+    finally:
+        app.cleanup()
+    html = (tmp_path / "out" / "html" / "index.html").read_text()
+    assert "Compute" in html and "After." in html
+    for text in ("The gated answer.", "A second paragraph."):
+        assert (text in html) is not student
+
+
+def test_api_page_documents_every_module():
+    page = (ROOT / "book" / "appendix" / "api.md").read_text()
+    listed = set(re.findall(r"^\.\. automodule:: whitenlib\.(\w+)$", page, flags=re.M))
+    public = {m.name for m in pkgutil.iter_modules(whitenlib.__path__) if not m.name.startswith("_")}
+    assert listed == public, f"missing from the API page: {public - listed}; gone: {listed - public}"
+
+
+def test_teaching_page_lists_every_exercise():
+    page = (ROOT / "book" / "appendix" / "teaching.md").read_text()
+    listed = re.findall(r"\{numref\}`(ex-[\w-]+)`", page)
+    labels = [label for md in executable_chapters()
+              for label in re.findall(r"\{exercise-start\}[^\n]*\n:label: (\S+)", md.read_text())]
+    assert labels and listed == labels, "the teaching page's list of exercises is out of date"
