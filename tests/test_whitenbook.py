@@ -127,7 +127,8 @@ def test_page_scripts_kept_once():
 
 @pytest.mark.parametrize("student", [False, True])
 def test_gated_solutions_hidden_in_student_edition(tmp_path, monkeypatch, student):
-    """sphinx-exercise issue #89: under hide_solutions a gated solution must go whole."""
+    """sphinx-exercise issue #89: under hide_solutions a gated solution must go whole.
+    And sphinx-codeautolink walks the titleless sections of sphinx-exercise."""
     from sphinx.testing.util import SphinxTestApp
 
     monkeypatch.setenv(wb.EDITION_ENV, "student" if student else "full")
@@ -135,10 +136,12 @@ def test_gated_solutions_hidden_in_student_edition(tmp_path, monkeypatch, studen
     src.mkdir()
     (src / "conf.py").write_text(
         f"import sys\nsys.path.insert(0, {str(ROOT / 'book' / '_ext')!r})\n"
-        "extensions = ['myst_parser', 'sphinx_exercise', 'whitenbook']\n"
+        "extensions = ['myst_parser', 'sphinx_exercise', 'sphinx_codeautolink', 'whitenbook']\n"
     )
+    # a code block inside the solution: sphinx-codeautolink walks sphinx-exercise's sections
     (src / "index.md").write_text("# Page\n\n" + EXERCISE + "\n" + GATED_SOLUTION.replace(
-        "```{code-cell} ipython3\nanswer = 42\n```", "A second paragraph.") + "\nAfter.\n")
+        "```{code-cell} ipython3\nanswer = 42\n```", "A second paragraph.\n\n```python\nimport os\nos.getcwd()\n```")
+        + "\nAfter.\n")
     app = SphinxTestApp("html", srcdir=src, builddir=tmp_path / "out", warningiserror=True)
     try:
         app.build()

@@ -1,23 +1,15 @@
 """The book's own Sphinx extension: only what no existing extension does.
 
-- **Notebooks to download, and Colab.** Every notebook page (a MyST ``.md`` with a
-  kernelspec) gets ``_sources/<page>.ipynb``, made with jupytext from its source, in
-  the theme's download menu. Its first cell installs the library on Google Colab and
-  does nothing anywhere else. The Colab launch button opens that notebook from the
-  branch the site is published from (``whitenbook_pages_branch``): Colab cannot open
-  the ``.md`` the theme points it at.
-- **The student edition.** ``WHITENBOOK_EDITION=student`` (``make book-student``)
-  switches on sphinx-exercise's ``hide_solutions`` and removes each gated solution
-  (``solution-start`` … ``solution-end``, code cells included) from the pages and the
-  notebooks. sphinx-exercise drops only the start node of a gated solution and then
-  fails on its end node:
+- **Notebooks and Colab.** Every notebook page gets ``_sources/<page>.ipynb`` (jupytext's
+  conversion, first cell: install the library on Colab only) in the download menu; the
+  Colab button opens it from the published branch (Colab cannot open the ``.md``).
+- **The student edition.** ``WHITENBOOK_EDITION=student`` sets ``hide_solutions`` and
+  removes each gated solution whole, from pages and notebooks; sphinx-exercise drops only
+  its start node, then fails on its end node:
   https://github.com/executablebooks/sphinx-exercise/issues/89
-- **Code links inside exercises.** sphinx-codeautolink expects every section to
-  start with a title; sphinx-exercise's exercise and solution bodies are sections
-  without one, and codeautolink's walk fails on them. Such a section gets an empty
-  title on codeautolink's stack.
-- **A clean browser console.** Inline scripts the theme registers twice are kept
-  once, and the colour mode defaults to the reader's system setting.
+- **Code links inside exercises.** sphinx-codeautolink pops a title for every section it
+  leaves; sphinx-exercise's bodies are sections without one.
+- **A clean browser console**: the theme's inline scripts kept once, a default colour mode.
 """
 
 from __future__ import annotations
@@ -42,7 +34,7 @@ EDITIONS = ("full", "student")
 
 COLAB_CELL = '''\
 # Runs only on Google Colab: installs the book's library and what the chapters import.
-# Everywhere else (Binder, a local clone) the library is already installed and this cell does nothing.
+# Everywhere else (Binder, a local clone) the library is already installed: this cell does nothing.
 import sys
 if "google.colab" in sys.modules:
     %pip install --quiet {requirements}'''
@@ -57,9 +49,6 @@ def on_config_inited(app: Sphinx, config) -> None:
         raise ExtensionError(f"{EDITION_ENV} must be one of {EDITIONS}, got {edition!r}.")
     config.whitenbook_edition = edition
     config.hide_solutions = edition == "student"
-
-
-# ------------------------------------------------------------------ notebooks and Colab
 
 
 def is_notebook_page(app: Sphinx, pagename: str) -> bool:
@@ -79,11 +68,8 @@ def colab_requirements(lock: Path, repository: str, branch: str) -> str:
 
 
 def strip_solutions(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """A copy of a notebook made from a MyST page, without any solution.
-
-    A gated solution spans cells: everything from the ``{solution-start}`` fence to
-    the closing fence of ``{solution-end}`` goes, code cells in between included.
-    """
+    """A copy of a notebook made from a MyST page without solutions; a gated one goes
+    from its ``{solution-start}`` fence to the end of ``{solution-end}``, code cells included."""
     nb = copy.deepcopy(nb)
     cells, gated, closing = [], False, None  # closing: the fence ending a directive we drop
     for cell in nb.cells:
@@ -159,22 +145,15 @@ def fix_page(app: Sphinx, pagename, templatename, context, doctree) -> None:
 
 
 def clean_page_scripts(context: dict) -> None:
-    """Two fixes of the theme's pages, so that a reader's browser logs no error.
-
-    - inline scripts (sphinx-thebe's configuration, togglebutton's) are registered twice,
-      once with filename None and once with "", and the second thebe copy throws
-      "Identifier 'THEBE_JS_URL' has already been declared": keep one copy.
-    - pydata-sphinx-theme logs "Got invalid theme mode" on a first visit unless a
-      default colour mode is set: follow the reader's system setting ("auto").
+    """Keep each inline script once (thebe's, registered with filename None and "", throws
+    "Identifier 'THEBE_JS_URL' has already been declared"); default to the system's colour
+    mode (else pydata-sphinx-theme logs "Got invalid theme mode" on a first visit).
     """
-    seen, scripts = set(), []
+    unique = {}
     for js in context.get("script_files", []):
-        key = (getattr(js, "filename", str(js)) or "",
-               json.dumps(getattr(js, "attributes", {}), sort_keys=True, default=str))
-        if key not in seen:
-            seen.add(key)
-            scripts.append(js)
-    context["script_files"] = scripts
+        unique.setdefault((getattr(js, "filename", str(js)) or "",
+                           json.dumps(getattr(js, "attributes", {}), sort_keys=True, default=str)), js)
+    context["script_files"] = list(unique.values())
     context["default_mode"] = context.get("default_mode") or "auto"
 
 
@@ -192,10 +171,6 @@ def write_notebooks(app: Sphinx, exception) -> None:
         nb = make_notebook(Path(app.env.doc2path(pagename)), requirements,
                            student=app.config.whitenbook_edition == "student")
         nbformat.write(nb, str(out))
-    LOGGER.info(f"[whitenbook] wrote {len(pages)} notebooks under _sources/")
-
-
-# ------------------------------------------------------------------ gated solutions hidden
 
 
 class HiddenSolutionStart(nodes.Element):
@@ -208,9 +183,7 @@ def hidden_aware_solution_start(base):
     class HiddenAwareSolutionStart(base):
         def run(self):
             result = super().run()
-            if self.env.app.config.hide_solutions and not result:
-                return [HiddenSolutionStart()]
-            return result
+            return result or ([HiddenSolutionStart()] if self.env.app.config.hide_solutions else [])
 
     return HiddenAwareSolutionStart
 
