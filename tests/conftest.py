@@ -54,7 +54,7 @@ def executable_chapters() -> list[Path]:
 
 
 def convert_chapter(md_path: Path) -> Path:
-    """Convert one MyST chapter to a notebook under _build/chapter-notebooks/ and return its path."""
+    """Convert one MyST chapter to a notebook under _build/chapter-notebooks/; return its path."""
     import jupytext
 
     notebook = jupytext.read(md_path)

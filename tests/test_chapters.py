@@ -19,6 +19,7 @@ import sys
 
 import nbformat
 import pytest
+
 from conftest import ROOT, cache_execution, executable_chapters, toc_files
 
 CELL_TIMEOUT_S = 300
@@ -55,7 +56,7 @@ def test_chapter_executes(chapter, chapter_notebooks):
     passed = re.search(r"(\d+) passed", result.stdout)
     assert passed and int(passed.group(1)) > 0, f"nbval executed no cell of {chapter.name}:\n{tail}"
 
-    assert executed.is_file(), f"nbval_record wrote no executed notebook for {chapter.name}:\n{tail}"
+    assert executed.is_file(), f"nbval_record wrote no notebook for {chapter.name}:\n{tail}"
     nb = nbformat.read(executed, as_version=4)
     seconds = nb.metadata.pop("nbval_record")["execution_seconds"]
     code = [cell for cell in nb.cells if cell.cell_type == "code"]

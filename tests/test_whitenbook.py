@@ -17,8 +17,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import ROOT, executable_chapters
 from sphinx.errors import ExtensionError
+
+from conftest import ROOT, executable_chapters
 
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
 import whitenbook as wb  # noqa: E402 - from book/_ext, as Sphinx loads it
@@ -139,9 +140,9 @@ def test_gated_solutions_hidden_in_student_edition(tmp_path, monkeypatch, studen
         "extensions = ['myst_parser', 'sphinx_exercise', 'sphinx_codeautolink', 'whitenbook']\n"
     )
     # a code block inside the solution: sphinx-codeautolink walks sphinx-exercise's sections
-    (src / "index.md").write_text("# Page\n\n" + EXERCISE + "\n" + GATED_SOLUTION.replace(
-        "```{code-cell} ipython3\nanswer = 42\n```", "A second paragraph.\n\n```python\nimport os\nos.getcwd()\n```")
-        + "\nAfter.\n")
+    code_block = "A second paragraph.\n\n```python\nimport os\nos.getcwd()\n```"
+    solution = GATED_SOLUTION.replace("```{code-cell} ipython3\nanswer = 42\n```", code_block)
+    (src / "index.md").write_text("# Page\n\n" + EXERCISE + "\n" + solution + "\nAfter.\n")
     app = SphinxTestApp("html", srcdir=src, builddir=tmp_path / "out", warningiserror=True)
     try:
         app.build()
@@ -156,8 +157,8 @@ def test_gated_solutions_hidden_in_student_edition(tmp_path, monkeypatch, studen
 def test_api_page_documents_every_module():
     page = (ROOT / "book" / "appendix" / "api.md").read_text()
     listed = set(re.findall(r"^\.\. automodule:: whitenlib\.(\w+)$", page, flags=re.M))
-    public = {m.name for m in pkgutil.iter_modules(whitenlib.__path__) if not m.name.startswith("_")}
-    assert listed == public, f"missing from the API page: {public - listed}; gone: {listed - public}"
+    public = {m.name for m in pkgutil.iter_modules(whitenlib.__path__) if m.name[0] != "_"}
+    assert listed == public, f"not on the API page: {public - listed}; gone: {listed - public}"
 
 
 def test_teaching_page_lists_every_exercise():

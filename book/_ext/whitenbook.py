@@ -26,6 +26,7 @@ from sphinx.application import Sphinx
 from sphinx.errors import ExtensionError
 from sphinx.transforms import SphinxTransform
 from sphinx.util import logging
+from sphinx_exercise.directive import SolutionStartDirective
 
 LOGGER = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ def is_notebook_page(app: Sphinx, pagename: str) -> bool:
 
 
 def colab_requirements(lock: Path, repository: str, branch: str) -> str:
-    """What the Colab cell installs: myst-nb as pinned in the lock, the library from the repository."""
+    """What the Colab cell installs: myst-nb as locked, the library from the repository."""
     text = lock.read_text() if lock.is_file() else ""
     pins = dict(line.split("==", 1) for line in text.splitlines() if "==" in line)
     reqs = [f"myst-nb=={pins['myst-nb'].strip()}" if "myst-nb" in pins else "myst-nb"]
@@ -101,7 +102,7 @@ def make_notebook(source: Path, requirements: str, student: bool) -> nbformat.No
 
     nb = jupytext.read(source)
     nb.metadata.pop("jupytext", None)
-    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    nb.metadata["kernelspec"] = dict(display_name="Python 3", language="python", name="python3")
     nb.metadata["language_info"] = {"name": "python"}
     if student:
         nb = strip_solutions(nb)
@@ -115,7 +116,7 @@ def make_notebook(source: Path, requirements: str, student: bool) -> nbformat.No
 
 
 def colab_url(colab: str, repository: str, branch: str, pagename: str) -> str | None:
-    """Colab's URL for the page's notebook as published with the site, if the repository is on GitHub."""
+    """Colab's URL of the page's notebook as published with the site (repository on GitHub)."""
     if not colab or "github.com/" not in repository:
         return None
     org, name = repository.split("github.com/")[-1].strip("/").split("/")[:2]
@@ -151,19 +152,19 @@ def clean_page_scripts(context: dict) -> None:
     """
     unique = {}
     for js in context.get("script_files", []):
-        unique.setdefault((getattr(js, "filename", str(js)) or "",
-                           json.dumps(getattr(js, "attributes", {}), sort_keys=True, default=str)), js)
+        attributes = json.dumps(getattr(js, "attributes", {}), sort_keys=True, default=str)
+        unique.setdefault((getattr(js, "filename", str(js)) or "", attributes), js)
     context["script_files"] = list(unique.values())
     context["default_mode"] = context.get("default_mode") or "auto"
 
 
 def write_notebooks(app: Sphinx, exception) -> None:
-    """After the pages: write every notebook page's .ipynb into _sources/ (over the theme's copy)."""
+    """After the pages: write each notebook page's .ipynb into _sources/ (over the theme's)."""
     if exception is not None or app.builder.format != "html":
         return
     opts = app.config.html_theme_options
-    requirements = colab_requirements(Path(app.srcdir, "requirements.lock"),
-                                      opts.get("repository_url", ""), opts.get("repository_branch", "main"))
+    requirements = colab_requirements(Path(app.srcdir, "requirements.lock"), opts.get(
+        "repository_url", ""), opts.get("repository_branch", "main"))
     pages = sorted(p for p in app.env.all_docs if is_notebook_page(app, p))
     for pagename in pages:
         out = Path(app.outdir, "_sources", *f"{pagename}.ipynb".split("/"))
@@ -177,15 +178,12 @@ class HiddenSolutionStart(nodes.Element):
     """Where a gated solution began, when solutions are hidden."""
 
 
-def hidden_aware_solution_start(base):
+class HiddenAwareSolutionStart(SolutionStartDirective):
     """sphinx-exercise's solution-start, leaving a marker where it returns nothing (issue #89)."""
 
-    class HiddenAwareSolutionStart(base):
-        def run(self):
-            result = super().run()
-            return result or ([HiddenSolutionStart()] if self.env.app.config.hide_solutions else [])
-
-    return HiddenAwareSolutionStart
+    def run(self):
+        result = super().run()
+        return result or ([HiddenSolutionStart()] if self.env.app.config.hide_solutions else [])
 
 
 class RemoveHiddenSolutions(SphinxTransform):
@@ -234,8 +232,6 @@ def codeautolink_titleless_sections() -> None:
 
 
 def setup(app: Sphinx) -> dict:
-    from sphinx_exercise.directive import SolutionStartDirective
-
     app.add_config_value("whitenbook_edition", "full", "env")
     app.add_config_value("whitenbook_pages_branch", "gh-pages", "html")
     app.connect("config-inited", on_config_inited)
@@ -244,7 +240,7 @@ def setup(app: Sphinx) -> dict:
     app.connect("build-finished", write_notebooks)
     app.connect("doctree-resolved", check_no_solutions)
     app.add_node(HiddenSolutionStart)
-    app.add_directive("solution-start", hidden_aware_solution_start(SolutionStartDirective), override=True)
+    app.add_directive("solution-start", HiddenAwareSolutionStart, override=True)
     app.add_transform(RemoveHiddenSolutions)
     codeautolink_titleless_sections()
     return {"version": "2.0", "parallel_read_safe": True, "parallel_write_safe": True}
