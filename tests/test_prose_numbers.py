@@ -18,7 +18,6 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from conftest import ROOT
 
 BOOK = ROOT / "book"
@@ -31,10 +30,10 @@ ALLOWED = {
 }
 
 DECIMAL = re.compile(r"(?<![\w.\\])(\d+\.\d+)(?![\w.]*\d)")
-CODE_CELL = re.compile(r"^```\{code-cell\}[^\n]*\n(.*?)^```\s*$", re.S | re.M)
-FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.S)
+CODE_CELL = re.compile(r"^```\{code-cell\}[^\n]*\n(.*?)^```\s*$", re.DOTALL | re.MULTILINE)
+FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.DOTALL)
 ROLES = re.compile(r"\{(glue:text|glue|eq|numref|ref|doc|prf:ref|cite:[tp]|download)\}`[^`]*`")
-LABELS = re.compile(r"^\s*:(label|name|tags|class)\b.*$|^\(.*\)=\s*$", re.M)
+LABELS = re.compile(r"^\s*:(label|name|tags|class)\b.*$|^\(.*\)=\s*$", re.MULTILINE)
 INLINE_CODE = re.compile(r"`[^`\n]*`")
 
 
@@ -51,7 +50,8 @@ def split(text: str) -> tuple[str, str]:
 def literals(code: str) -> set[str]:
     """Decimal literals of the code cells, normalized like the prose (0.50 -> 0.5)."""
     return {_norm(x) for x in re.findall(r"(?<![\w.])\d+\.\d+(?:[eE][+-]?\d+)?", code)} | {
-        _norm(x) for x in re.findall(r"(?<![\w.])\d+\.\d+", code)}
+        _norm(x) for x in re.findall(r"(?<![\w.])\d+\.\d+", code)
+    }
 
 
 def _norm(x: str) -> str:
@@ -69,7 +69,9 @@ def untraced_numbers(path) -> list[tuple[int, str, str]]:
     known = literals(code) | {_norm(a) for a in ALLOWED}
     found = []
     for lineno, line in enumerate(prose.splitlines(), 1):
-        scan = INLINE_CODE.sub(lambda m: m.group(0) if re.search(r"\d\.\d", m.group(0)) else " ", line)
+        scan = INLINE_CODE.sub(
+            lambda m: m.group(0) if re.search(r"\d\.\d", m.group(0)) else " ", line
+        )
         for m in DECIMAL.finditer(scan):
             if _norm(m.group(1)) not in known:
                 found.append((lineno, m.group(1), line.strip()[:120]))
@@ -80,7 +82,8 @@ def untraced_numbers(path) -> list[tuple[int, str, str]]:
 def test_every_decimal_in_the_prose_is_computed(chapter):
     found = untraced_numbers(chapter)
     assert not found, f"{chapter.name}: decimals neither glued nor set in code:\n" + "\n".join(
-        f"  {n!r} in: {line}" for _, n, line in found)
+        f"  {n!r} in: {line}" for _, n, line in found
+    )
 
 
 def test_the_scan_catches_a_typed_number(tmp_path):
@@ -89,5 +92,6 @@ def test_the_scan_catches_a_typed_number(tmp_path):
         "---\njupytext:\n  format_version: 0.13\n---\n# Probe\n\n"
         "```{code-cell} ipython3\neps = 0.01\nglue('x', float(0.123), display=False)\n```\n\n"
         "With $\\varepsilon = 0.01$ the time is {glue:text}`x:.3f`, about 8.6 times longer.\n\n"
-        "```{glue:figure} fig\n:alt: errors fall to about 0.25\n\nCaption.\n```\n")
+        "```{glue:figure} fig\n:alt: errors fall to about 0.25\n\nCaption.\n```\n"
+    )
     assert [n for _, n, _ in untraced_numbers(page)] == ["8.6", "0.25"]

@@ -277,7 +277,8 @@ def _noise_floor(lam, eta, gain):
         raise ValueError(f"eta must be a positive finite learning rate; got {eta}.")
     s = np.sqrt(lam)
     rate = 1.0 / s[:, None] + 1.0 / s[None, :]  # a_ij: the direct drift's rate on entry ij
-    kicks = 1.0 + np.eye(len(s))  # Var of (y yᵀ − I)_ij for white Gaussian y: 2 on, 1 off the diagonal
+    # Var of (y yᵀ − I)_ij for white Gaussian y: 2 on the diagonal, 1 off it
+    kicks = 1.0 + np.eye(len(s))
     return np.sqrt(0.5 * eta * gain(s) * kicks * rate)
 
 
