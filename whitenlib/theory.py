@@ -263,3 +263,61 @@ def interneuron_asymptotic_error_bound(m0, lam, eps) -> np.ndarray:
     g2 = (m0 / np.sqrt(lam)) ** 2
     with np.errstate(divide="ignore"):
         return 0.25 * (1.0 / (g2 - 1.0) + eps / (1.0 - eps))
+
+
+# ------------------------------------------------ online noise floor at the target (chapter 5)
+
+
+def _noise_floor(lam, eta, gain):
+    lam = _positive("lam", lam)
+    if lam.ndim != 1:
+        raise ValueError(f"lam must be a 1-d array of the eigenvalues of C; got shape {lam.shape}.")
+    eta = float(eta)
+    if not (np.isfinite(eta) and eta > 0):
+        raise ValueError(f"eta must be a positive finite learning rate; got {eta}.")
+    s = np.sqrt(lam)
+    rate = 1.0 / s[:, None] + 1.0 / s[None, :]  # a_ij: the direct drift's rate on entry ij
+    # Var of (y yᵀ − I)_ij for white Gaussian y: 2 on the diagonal, 1 off it
+    kicks = 1.0 + np.eye(len(s))
+    return np.sqrt(0.5 * eta * gain(s) * kicks * rate)
+
+
+def direct_noise_floor(lam, eta) -> np.ndarray:
+    """Stationary s.d. of each entry of the whitening error at the target, direct rule (chapter 5).
+
+    Linearize Algorithm 1 at M = C^{1/2} in the eigenbasis of C, M = diag(s) + Δ with
+    s = √λ. The error is E = M⁻¹CM⁻¹ − I ≈ −(a_ij Δ_ij) with a_ij = 1/s_i + 1/s_j,
+    and each entry is an AR(1) process, Δ_ij ← (1 − η a_ij) Δ_ij + η ξ_ij, whose kick
+    ξ = yyᵀ − I has variance v_ij = 1 + δ_ij for Gaussian inputs. To first order in η
+    its stationary variance is η v_ij / (2 a_ij), so
+
+        sd(E_ij) = √(η v_ij a_ij / 2)        (the diagonal: √(2η/s_i), ∝ λ_i^{-1/4}).
+
+    Parameters
+    ----------
+    lam : array_like, shape (n,)
+        Eigenvalues of C (positive).
+    eta : float
+        Learning rate (positive).
+
+    Returns
+    -------
+    ndarray, shape (n, n)
+        sd(E_ij) in the eigenbasis of C.
+    """
+    return _noise_floor(lam, eta, lambda s: np.ones((len(s), len(s))))
+
+
+def interneuron_noise_floor(lam, eta) -> np.ndarray:
+    """Stationary s.d. of each entry of the whitening error at the target, interneuron rule.
+
+    Algorithm 2 moves M = WWᵀ by η[(yyᵀ − I)M + M(yyᵀ − I)] + O(η²): at M = diag(s)
+    both the kick and the drift of entry ij of the direct rule are multiplied by
+    s_i + s_j (= m_i + m_j at the target). The stationary variance, kick² over rate, is
+    therefore multiplied by s_i + s_j:
+
+        sd(E_ij) = √(η v_ij a_ij (s_i + s_j) / 2)   (the diagonal: √(4η), free of λ).
+
+    Same parameters and shape as :func:`direct_noise_floor`.
+    """
+    return _noise_floor(lam, eta, lambda s: s[:, None] + s[None, :])
