@@ -90,7 +90,7 @@ def main():
 
     print(f"\nPart 1: n = 12, k = 24, {args.runs} runs per class, gamma 1 .. 1e3, eps = {EPS}")
     gammas = np.logspace(0.0, 3.0, args.runs)
-    subset = np.arange(0, args.runs, max(1, args.runs // 4))
+    subset = np.unique(np.linspace(0, args.runs - 1, 4).astype(int))  # includes the longest
     total = {"batched": 0.0, "LSODA": 0.0}
     for Net in wl.NETWORKS:
         r = compare(Net, 12, gammas, 1, args.method, args.group, ("LSODA", "DOP853"), subset)

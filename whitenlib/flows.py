@@ -19,6 +19,14 @@ compiled once per network class (JAX retraces per shape) and take the network
 itself as an argument, so any class with the networks' interface (``weights``,
 ``M``, ``with_weights``, ``_flow``, ``error``) integrates the same way; the
 solver itself runs in SciPy.
+
+A stack of R networks (a leading run axis on every array, as built by
+:func:`whitenlib.online.stack_networks`) integrates instead in one compiled,
+``vmap``-ed diffrax integration (8th-order Dormand–Prince, ``Dopri8``), with the
+same event located by bisection on the step's dense output; runs are sorted by
+expected length and integrated in groups, and the run axis is sharded over
+every local device. :func:`integrate_flow` then returns a :class:`FlowBatch` of
+end states and :func:`convergence_time` an array (R,).
 """
 
 from __future__ import annotations
