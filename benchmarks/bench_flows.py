@@ -36,9 +36,9 @@ import whitenlib as wl
 
 wl.setup(plotting=False)
 
-import jax  # noqa: E402
+import jax
 
-from whitenlib import flows, online  # noqa: E402
+from whitenlib import flows, online
 
 EPS = 0.05
 
@@ -67,8 +67,8 @@ def compare(Net, n, gammas, seed, method, group, scipy_methods=("LSODA",), subse
     for sm in scipy_methods:
         idx = np.arange(len(nets)) if subset is None or sm == "LSODA" else subset
         flows.convergence_time(nets[0], C, EPS, method=sm)  # compile the SciPy kernels
-        t, ref = timed(lambda: np.array([flows.convergence_time(nets[i], C, EPS, method=sm)
-                                         for i in idx]))
+        t, ref = timed(lambda sm=sm, idx=idx: np.array(
+            [flows.convergence_time(nets[i], C, EPS, method=sm) for i in idx]))
         rel = float(np.max(np.abs(batched[idx] / ref - 1)))
         assert rel <= 1e-6, f"{Net.label}, n = {n}: batched and {sm} differ by {rel:.2e}"
         row[sm] = t * len(nets) / len(idx)  # per the same R flows

@@ -329,7 +329,7 @@ def test_stack_is_sharded_over_two_host_devices(tmp_path):
     script = tmp_path / "sharded.py"
     script.write_text(_SHARDED)
     out = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True,
-                         timeout=600)
+                         timeout=600, check=False)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "sharded-ok" in out.stdout
 

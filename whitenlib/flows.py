@@ -589,7 +589,7 @@ def _run_stack(nets, C, t_max, eps, *, method, rtol, atol, max_steps, group) -> 
         idx = order[start : start + size]
         pad = np.concatenate([idx, np.repeat(idx[:1], size - len(idx))])  # the shortest run
         args = jax.tree_util.tree_map(
-            lambda a: jax.device_put(jnp.asarray(np.asarray(a)[pad]), sharding),
+            lambda a, pad=pad: jax.device_put(jnp.asarray(np.asarray(a)[pad]), sharding),
             (nets, c, eps_run, t_max),
         )
         out = jax.device_get(solve(*args))
@@ -777,6 +777,7 @@ def mode_trajectories(Net, M0, C, t) -> np.ndarray:
 
 
 __all__ = [
+    "FlowBatch",
     "FlowSolution",
     "closed_form_convergence_time",
     "commuting_modes",
@@ -784,6 +785,7 @@ __all__ = [
     "convergence_time_sweep",
     "errors_along",
     "integrate_flow",
+    "is_stack",
     "M_along",
     "mode_trajectories",
     "scale_network",
