@@ -157,7 +157,9 @@ def test_sweep_matches_single_calls_and_is_monotone():
         times = flows.convergence_time_sweep(base, C, gammas, 0.1)
         assert times.shape == (3,) and np.all(np.diff(times) > 0)
         single = flows.convergence_time(flows.scale_network(base, gammas[1]), C, 0.1)
-        assert times[1] == pytest.approx(single, rel=1e-12)
+        assert times[1] == pytest.approx(single, rel=1e-8)  # batched (diffrax) against SciPy
+        scipy = flows.convergence_time_sweep(base, C, gammas, 0.1, method="DOP853")
+        assert scipy[1] == pytest.approx(single, rel=1e-12)
 
 
 def test_not_reached_and_already_converged():
@@ -233,3 +235,130 @@ def test_any_network_class_with_the_interface_integrates():
     assert np.all(np.diff(np.asarray(wl.objective(sol.M, C))) <= 1e-10)
     with pytest.raises(ValueError, match="not a power"):
         flows.scale_network(net, 2.0)
+
+
+# ------------------------------------------------------------------ stacks of networks
+
+
+def random_stack(Net, gammas, seed: int, n: int = N, k: int = K):
+    nets = [random_network(Net, g, seed + i, k=k, n=n) for i, g in enumerate(gammas)]
+    return nets, wl.online.stack_networks(nets)
+
+
+@pytest.mark.parametrize("Net", wl.NETWORKS)
+@pytest.mark.parametrize("per_run_C", [False, True])
+def test_stack_matches_single_runs(Net, per_run_C):
+    """One vmapped diffrax integration gives each run's SciPy convergence time."""
+    gammas = [1.0, 300.0, 8.0, 60.0, 2.0]  # R = 5, not a multiple of 2 devices; unsorted
+    nets, stack = random_stack(Net, gammas, seed=30)
+    Cs = jnp.stack([covariance(40 + i) for i in range(len(nets))]) if per_run_C else covariance(40)
+    eps = 0.05
+    times = flows.convergence_time(stack, Cs, eps)
+    assert times.shape == (5,)
+    for i, net in enumerate(nets):
+        single = flows.convergence_time(net, Cs[i] if per_run_C else Cs, eps)
+        assert times[i] == pytest.approx(single, rel=1e-8)
+    batch = flows.integrate_flow(stack, Cs, eps=eps)
+    assert isinstance(batch, flows.FlowBatch) and batch.method == flows.BATCH_METHOD
+    assert np.all(batch.converged) and not np.any(batch.diverged)
+    np.testing.assert_allclose(batch.errors, eps, atol=1e-9)  # stopped on the crossing
+    np.testing.assert_array_equal(batch.convergence_time, times)
+    np.testing.assert_allclose(batch.M, wl.online.stack_networks(
+        [net.with_weights(w) for net, w in zip(nets, batch.weights)]).M, rtol=1e-12)
+
+
+def test_stack_without_eps_matches_single_end_states():
+    nets, stack = random_stack(wl.InterneuronNetwork, [0.5, 20.0, 3.0], seed=50)
+    C = covariance(51)
+    batch = flows.integrate_flow(stack, C, t_max=1.5)
+    assert batch.eps is None and not np.any(batch.converged)
+    assert np.all(np.isinf(batch.convergence_time)) and np.all(batch.t == 1.5)
+    for i, net in enumerate(nets):
+        np.testing.assert_allclose(batch.M[i], flows.integrate_flow(net, C, t_max=1.5).M[-1],
+                                   rtol=1e-8, atol=1e-9)
+
+
+def test_stack_start_inside_not_reached_and_per_run_eps():
+    C = covariance(52)
+    inside = wl.DirectNetwork(wl.spd_sqrt(C))
+    far = random_network(wl.DirectNetwork, 100.0, seed=53)
+    stack = wl.online.stack_networks([inside, far, far])
+    batch = flows.integrate_flow(stack, C, t_max=5.0, eps=0.1)
+    assert batch.convergence_time[0] == 0.0 and batch.converged[0]
+    assert not np.any(batch.converged[1:]) and not np.any(batch.diverged)
+    assert np.all(np.isinf(batch.convergence_time[1:])) and np.all(batch.errors[1:] > 0.1)
+    times = flows.convergence_time(stack, C, np.array([0.1, 0.1, 0.01]))
+    assert times[0] == 0.0 and times[2] > times[1] > 0
+    assert times[2] == pytest.approx(flows.convergence_time(far, C, 0.01), rel=1e-8)
+    # a single network through a diffrax method (a stack of one)
+    assert flows.convergence_time(far, C, 0.1, method="Dopri8") == pytest.approx(times[1], rel=1e-8)
+
+
+def test_stack_scipy_method_runs_one_at_a_time():
+    nets, stack = random_stack(wl.DirectNetwork, [2.0, 40.0], seed=54)
+    C = covariance(55)
+    batch = flows.integrate_flow(stack, C, eps=0.1, method="LSODA")
+    assert batch.method == "LSODA"
+    for i, net in enumerate(nets):
+        assert batch.convergence_time[i] == flows.convergence_time(net, C, 0.1, method="LSODA")
+
+
+_SHARDED = """
+import numpy as np, jax, jax.numpy as jnp, whitenlib as wl
+wl.setup(plotting=False)
+from whitenlib import flows
+assert jax.local_device_count() == 2, jax.local_devices()
+C = wl.random_covariance(jax.random.key(3), 4, 0.5, 5.0)
+nets = [wl.DirectNetwork(wl.InterneuronNetwork(w).M)
+        for w in wl.online.initial_factors(7, 4, np.array([1.0, 30.0, 200.0]), 8)]
+times = flows.convergence_time(wl.online.stack_networks(nets), C, 0.05)   # R = 3 on 2 devices
+single = np.array([flows.convergence_time(n, C, 0.05) for n in nets])
+assert np.allclose(times, single, rtol=1e-8, atol=0), (times, single)
+print("sharded-ok", times)
+"""
+
+
+def test_stack_is_sharded_over_two_host_devices(tmp_path):
+    """The run axis is split over every local device; R = 3 is padded to a multiple of 2."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2",
+               JAX_PLATFORMS="cpu")
+    script = tmp_path / "sharded.py"
+    script.write_text(_SHARDED)
+    out = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True,
+                         timeout=600, check=False)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "sharded-ok" in out.stdout
+
+
+@pytest.mark.parametrize(
+    "C_shape, kwargs, match",
+    [
+        ((3, N, N), dict(eps=0.1), "C must have shape"),      # R = 2 runs, 3 covariances
+        ((N + 1, N + 1), dict(eps=0.1), "C must have shape"),
+        ((N, N), dict(eps=0.0), "eps"),
+        ((N, N), dict(eps=1.0), "eps"),
+        ((N, N), dict(eps=np.array([0.1, 0.1, 0.1])), "eps"),
+        ((N, N), dict(), "t_max"),
+        ((N, N), dict(eps=0.1, t_eval=[0.0, 1.0]), "t_eval"),
+        ((N, N), dict(eps=0.1, method="Euler"), "method"),
+        ((N, N), dict(eps=0.1, group=0), "group"),
+    ],
+)
+def test_stack_bad_arguments_raise_value_error(C_shape, kwargs, match):
+    _, stack = random_stack(wl.DirectNetwork, [1.0, 2.0], seed=56)
+    C = np.broadcast_to(np.eye(C_shape[-1]), C_shape)
+    with pytest.raises(ValueError, match=match):
+        flows.integrate_flow(stack, C, **kwargs)
+
+
+def test_stack_non_spd_covariance_and_diffrax_method_on_one_network():
+    nets, stack = random_stack(wl.DirectNetwork, [1.0, 2.0], seed=57)
+    Cs = np.stack([np.eye(N), -np.eye(N)])
+    with pytest.raises(ValueError, match="C must be positive definite"):
+        flows.convergence_time(stack, Cs, 0.1)
+    with pytest.raises(ValueError, match="method"):
+        flows.integrate_flow(nets[0], np.eye(N), eps=0.1, method="Tsit5")

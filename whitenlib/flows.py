@@ -19,18 +19,29 @@ compiled once per network class (JAX retraces per shape) and take the network
 itself as an argument, so any class with the networks' interface (``weights``,
 ``M``, ``with_weights``, ``_flow``, ``error``) integrates the same way; the
 solver itself runs in SciPy.
+
+A stack of R networks (a leading run axis on every array, as built by
+:func:`whitenlib.online.stack_networks`) integrates instead in one compiled,
+``vmap``-ed diffrax integration (8th-order Dormand–Prince, ``Dopri8``), with the
+same event located by bisection on the step's dense output; runs are sorted by
+expected length and integrated in groups, and the run axis is sharded over
+every local device. :func:`integrate_flow` then returns a :class:`FlowBatch` of
+end states and :func:`convergence_time` an array (R,).
 """
 
 from __future__ import annotations
 
 import functools
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+import diffrax
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optimistix as optx
 from scipy.integrate import solve_ivp
 
 from whitenlib.linalg import symmetrize
@@ -41,6 +52,16 @@ RTOL = 1e-10
 ATOL = 1e-12
 #: SciPy methods accepted by :func:`integrate_flow`
 METHODS = ("DOP853", "Radau", "BDF", "LSODA")
+#: diffrax solvers accepted for stacks of networks (one vmapped, compiled integration):
+#: explicit Runge–Kutta pairs of order 8(5,3), 5(4) and 5(4), and the implicit (L-stable)
+#: ESDIRK Kvaerno5 with a dense Jacobian (slow here: benchmarks/README.md).
+BATCH_METHODS = ("Dopri8", "Tsit5", "Dopri5", "Kvaerno5")
+#: default method for stacks of networks (measured fastest, see benchmarks/README.md)
+BATCH_METHOD = "Dopri8"
+#: runs per vmapped call; runs are sorted by expected length first (see _run_stack)
+BATCH_GROUP = 8
+#: default step budget per run
+MAX_STEPS = 100_000
 
 
 # ------------------------------------------------------------------ compiled kernels
@@ -73,6 +94,9 @@ def _kernels(Net) -> dict[str, Callable]:
         "error": jax.jit(error_),
         "batch_error": jax.jit(jax.vmap(error_, in_axes=(None, 0, None))),
         "batch_M": jax.jit(jax.vmap(m_, in_axes=(None, 0))),
+        # on stacks of networks (a leading run axis on every leaf)
+        "stack_error": jax.jit(jax.vmap(lambda net, c: net.error(c))),
+        "stack_M": jax.jit(jax.vmap(lambda net: net.M)),
     }
 
 
@@ -239,9 +263,11 @@ def integrate_flow(
     t_eval=None,
     rtol: float = RTOL,
     atol: float = ATOL,
-    method: str = "DOP853",
-) -> FlowSolution:
-    """Integrate the continuous synaptic dynamics of ``net`` from its current weights.
+    method: str | None = None,
+    max_steps: int = MAX_STEPS,
+    group: int = BATCH_GROUP,
+):
+    """Integrate the continuous synaptic dynamics of ``net`` (one network or a stack).
 
     Direct network: dM/dt = M⁻¹CM⁻¹ − I, eq. (3.1). Interneuron network:
     dW/dt = (M⁻¹CM⁻¹ − I)W, eq. (3.2). DOP853 with dense output; when ``eps``
@@ -265,16 +291,37 @@ def integrate_flow(
         dense output (:meth:`FlowSolution.weights_at`).
     rtol, atol : float
         Solver tolerances on the weights.
-    method : {"DOP853", "Radau", "BDF", "LSODA"}
-        SciPy method. The explicit DOP853 (default) is the most accurate per
-        step; the implicit methods receive the exact Jacobian (JAX) and keep
-        their cost flat when the flow is stiff, as the direct network's is
-        from large initializations (chapter 4).
+    method : {"DOP853", "Radau", "BDF", "LSODA"} or one of ``BATCH_METHODS``
+        One network: a SciPy method. The explicit DOP853 (default) is the most
+        accurate per step; the implicit methods receive the exact Jacobian (JAX)
+        and keep their cost flat when the flow is stiff, as the direct network's
+        is from large initializations (chapter 4).
+        A stack: a diffrax method (default ``BATCH_METHOD``), all runs in one
+        compiled, vmapped integration; a SciPy method integrates the runs one
+        at a time (the reference).
+    max_steps, group : int
+        Stacks only: the step budget per run, and how many runs share one vmapped
+        call (runs are sorted by expected length, λ_max(M₀), and grouped).
+
+    Stacks of R networks (a leading run axis on every array, as built by
+    :func:`whitenlib.online.stack_networks`) take C of shape (n, n) (shared) or
+    (R, n, n), ε a scalar or shape (R,), and return a :class:`FlowBatch` of end
+    states with ``convergence_time`` of shape (R,). The run axis is sharded
+    over every local device.
 
     Returns
     -------
-    FlowSolution
+    FlowSolution (one network) or FlowBatch (a stack)
     """
+    if is_stack(net):
+        return _integrate_stack(net, C, t_max, eps=eps, t_eval=t_eval, rtol=rtol, atol=atol,
+                                method=method, max_steps=max_steps, group=group)
+    if method in BATCH_METHODS:
+        raise ValueError(
+            f"method {method!r} integrates stacks of networks; for one network use one of "
+            f"{METHODS}, or stack it (wl.online.stack_networks([net]))."
+        )
+    method = "DOP853" if method is None else method
     w0, c = _check_net_and_C(net, C)
     if eps is not None:
         check_unit_interval("eps", eps)
@@ -365,15 +412,269 @@ def integrate_flow(
     )
 
 
-def convergence_time(net, C, eps, t_max: float | None = None, **solver) -> float:
+# ------------------------------------------------------------------ stacks of networks (diffrax)
+
+def is_stack(net) -> bool:
+    """True for a stack of networks with a leading run axis (``net.M`` of shape (R, n, n))."""
+    return hasattr(net, "M") and np.ndim(net.M) == 3
+
+
+def _unstack(nets, i: int):
+    return jax.tree_util.tree_map(lambda a: a[i], nets)
+
+
+@dataclass(frozen=True, eq=False)
+class FlowBatch:
+    """The end states of the flows of a stack of R networks, integrated together.
+
+    Attributes
+    ----------
+    network : type
+        The network class.
+    C : ndarray (R, n, n)
+        The input covariance of each run.
+    eps : ndarray (R,) or None
+        Tolerance of each run's convergence event (None: no event).
+    t : ndarray (R,)
+        Final time of each run: its convergence time when the event fired, else
+        the horizon ``t_max`` (or the time the solver stopped).
+    weights : ndarray (R, *weights.shape)
+        Synapses at the final times.
+    M : ndarray (R, n, n)
+        Effective recurrent matrices at the final times.
+    errors : ndarray (R,)
+        Whitening errors ‖M⁻¹CM⁻¹ − I‖₂ at the final times.
+    convergence_time : ndarray (R,)
+        First time each error falls to ε (0 where it starts there); ``inf`` where it
+        does not before ``t_max``, where the solver stopped, or without ε. Never NaN.
+    converged, diverged : ndarray (R,) of bool
+        Whether each error reached ε; whether each flow failed (non-finite
+        weights, M not positive definite, or the solver broke down).
+    messages : tuple of str
+        The solver's message per run ("" when it reached t_max or its event).
+    steps : ndarray (R,) of int
+        Accepted and rejected steps per run.
+    method : str
+        The solver used.
+    """
+
+    network: type
+    C: np.ndarray
+    eps: np.ndarray | None
+    t: np.ndarray
+    weights: np.ndarray
+    M: np.ndarray
+    errors: np.ndarray
+    convergence_time: np.ndarray
+    converged: np.ndarray
+    diverged: np.ndarray
+    messages: tuple
+    steps: np.ndarray
+    method: str
+
+
+def _solve_one(net, c, eps, t_max, *, method, rtol, atol, max_steps, event):
+    """Integrate one network's flow with diffrax; vmapped over runs by :func:`_stack_solver`."""
+    shape = net.weights.shape
+
+    def at(y):
+        return net.with_weights(jnp.reshape(y, shape))
+
+    def field(t, y, args):
+        return jnp.ravel(at(y)._flow(c))
+
+    def gap(t, y, args, **kwargs):
+        # error − ε, with the error ‖M⁻¹CM⁻¹ − I‖₂ = max |eigenvalue| (eq. 1.7): Lipschitz in
+        # t, smooth where the top |eigenvalue| is simple, with kinks where two of them swap
+        return at(y).error(c) - eps
+
+    ev = None
+    if event:
+        # the step on which error − ε changes sign brackets the crossing, so bisection on the
+        # step's dense output finds it without derivatives, kinks or not
+        ev = diffrax.Event(gap, root_finder=optx.Bisection(rtol=1e-14, atol=1e-12),
+                           direction=False)
+    sol = diffrax.diffeqsolve(
+        diffrax.ODETerm(field), getattr(diffrax, method)(), 0.0, t_max, None,
+        jnp.ravel(net.weights), saveat=diffrax.SaveAt(t1=True),
+        stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol),
+        event=ev, max_steps=max_steps, throw=False,
+    )
+    fired = sol.event_mask if event else jnp.asarray(False)
+    steps = sol.stats["num_accepted_steps"] + sol.stats["num_rejected_steps"]
+    return sol.ts[-1], jnp.reshape(sol.ys[-1], shape), fired, sol.result._value, steps
+
+
+@functools.cache
+def _stack_solver(method, rtol, atol, max_steps, event):
+    """One compiled, vmapped integration per (method, tolerances); JAX retraces per class/shape."""
+    return jax.jit(jax.vmap(functools.partial(
+        _solve_one, method=method, rtol=rtol, atol=atol, max_steps=max_steps, event=event)))
+
+
+def _run_sharding():
+    """Shard the run axis over every local device (a 1-D mesh)."""
+    devices = np.array(jax.local_devices())
+    mesh = jax.sharding.Mesh(devices, ("runs",))
+    return jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("runs")), len(devices)
+
+
+def _check_stack(nets, C, eps, t_max):
+    """Validate a stack, its covariance(s), ε and t_max; return arrays with a run axis."""
+    if not hasattr(nets, "_flow") or not hasattr(nets, "with_weights"):
+        raise ValueError(
+            f"net must be a whitenlib network or a stack of them, got {type(nets).__name__}."
+        )
+    R, n = np.shape(nets.M)[0], np.shape(nets.M)[-1]
+    if any(np.shape(leaf)[:1] != (R,) for leaf in jax.tree_util.tree_leaves(nets)):
+        raise ValueError("net must be a stack with one leading run axis on every array "
+                         "(build it with wl.online.stack_networks).")
+    c = np.asarray(as_array("C", C, min_ndim=2))
+    if c.ndim == 2:
+        c = np.broadcast_to(c, (R,) + c.shape)
+    if c.shape != (R, n, n):
+        raise ValueError(
+            f"C must have shape ({n}, {n}) (shared) or ({R}, {n}, {n}) (one per run) to match "
+            f"the stack of {R} networks with n = {n}, got {np.shape(C)}."
+        )
+    check_spd("C", c)
+    if eps is not None:
+        eps = np.asarray(eps, dtype=np.float64)
+        if eps.ndim > 1 or (eps.ndim == 1 and eps.shape != (R,)):
+            raise ValueError(f"eps must be a scalar or have shape ({R},), got {eps.shape}.")
+        check_unit_interval("eps", eps)
+        eps = np.broadcast_to(eps, (R,))
+    m0 = np.asarray(nets.M)
+    if t_max is None:
+        if eps is None:
+            raise ValueError(
+                "t_max is required when no eps is given: pass t_max=... (a positive time)."
+            )
+        s_max = np.sqrt(np.linalg.eigvalsh(c)[:, -1])
+        t_max = 2.0 * np.linalg.eigvalsh(m0)[:, -1] + 50.0 * (1.0 + s_max) * (1.0 + np.log(1.0 / eps))
+    else:
+        check_positive("t_max", t_max)
+        t_max = np.full(R, float(t_max))
+    return np.array(c), eps, t_max, m0
+
+
+def _run_stack(nets, C, t_max, eps, *, method, rtol, atol, max_steps, group) -> FlowBatch:
+    """Integrate a stack of flows: runs sorted by expected length, vmapped in groups, sharded."""
+    c, eps, t_max, m0 = _check_stack(nets, C, eps, t_max)
+    check_positive("rtol", rtol)
+    check_positive("atol", atol)
+    if not isinstance(group, (int, np.integer)) or group < 1:
+        raise ValueError(f"group must be a positive integer, got {group!r}.")
+    R = c.shape[0]
+    Net = type(nets)
+    w = np.asarray(nets.weights)
+    t_end = np.zeros(R)
+    w_end = w.copy()
+    fired = np.zeros(R, bool)
+    codes = np.zeros(R, int)
+    steps = np.zeros(R, int)
+    todo = np.arange(R)
+    if eps is not None:  # runs that start within ε need no integration
+        err0 = np.asarray(_kernels(Net)["stack_error"](nets, jnp.asarray(c)))
+        fired[err0 <= eps] = True
+        todo = todo[err0 > eps]
+    # a vmapped while loop runs until its slowest lane stops, so runs of similar length go
+    # together: the direct flow lasts about λ_max(M₀) (chapter 4), the longest of any class
+    order = todo[np.argsort(np.linalg.eigvalsh(m0[todo])[:, -1], kind="stable")]
+    sharding, n_dev = _run_sharding()
+    size = -(-min(group, max(len(order), 1)) // n_dev) * n_dev  # a multiple of the devices
+    solve = _stack_solver(method, float(rtol), float(atol), int(max_steps), eps is not None)
+    eps_run = np.zeros(R) if eps is None else eps
+    for start in range(0, len(order), size):
+        idx = order[start : start + size]
+        pad = np.concatenate([idx, np.repeat(idx[:1], size - len(idx))])  # the shortest run
+        args = jax.tree_util.tree_map(
+            lambda a, pad=pad: jax.device_put(jnp.asarray(np.asarray(a)[pad]), sharding),
+            (nets, c, eps_run, t_max),
+        )
+        out = jax.device_get(solve(*args))
+        k = len(idx)
+        t_end[idx], w_end[idx], fired[idx], codes[idx], steps[idx] = (o[:k] for o in out)
+    weights = w_end
+    finite = np.all(np.isfinite(weights.reshape(R, -1)), axis=1)
+    safe = np.where(finite.reshape((R,) + (1,) * (w.ndim - 1)), weights, w)
+    end = nets.with_weights(jnp.asarray(safe))
+    M = np.asarray(_kernels(Net)["stack_M"](end))
+    errors = np.asarray(_kernels(Net)["stack_error"](end, jnp.asarray(c)))
+    pd = np.linalg.eigvalsh(M)[:, 0] > 0
+    messages = tuple(_RESULT_MESSAGES[int(k)] for k in codes)
+    # reaching t_max or the event is success; running out of steps is "not converged";
+    # anything else (step size collapse, non-finite values) is a breakdown of the flow
+    broke = ~np.isin(codes, _QUIET_CODES)
+    diverged = ~finite | ~pd | broke
+    errors = np.where(diverged, np.inf, errors)
+    converged = fired & ~diverged
+    return FlowBatch(
+        network=Net, C=c, eps=None if eps is None else np.array(eps), t=t_end, weights=weights,
+        M=M, errors=errors, convergence_time=np.where(converged, t_end, np.inf),
+        converged=converged, diverged=diverged, messages=messages, steps=steps, method=method,
+    )
+
+
+_RESULT_MESSAGES = diffrax.RESULTS._index_to_message
+_QUIET_CODES = np.array([diffrax.RESULTS.successful._value, diffrax.RESULTS.event_occurred._value,
+                         diffrax.RESULTS.max_steps_reached._value])
+
+
+def _integrate_stack(nets, C, t_max, *, eps, t_eval, rtol, atol, method, max_steps, group):
+    method = BATCH_METHOD if method is None else method
+    if t_eval is not None:
+        raise ValueError("t_eval is not available for stacks of networks: integrate the "
+                         "networks of interest one at a time for their trajectories.")
+    if method in BATCH_METHODS:
+        return _run_stack(nets, C, t_max, eps, method=method, rtol=rtol, atol=atol,
+                          max_steps=max_steps, group=group)
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS + BATCH_METHODS}, got {method!r}.")
+    # SciPy, one flow at a time (the reference the batched integration is measured against)
+    c, eps_r, t_max_r, _ = _check_stack(nets, C, eps, t_max)
+    sols = [integrate_flow(_unstack(nets, i), c[i], float(t_max_r[i]),
+                           eps=None if eps_r is None else float(eps_r[i]),
+                           rtol=rtol, atol=atol, method=method)
+            for i in range(c.shape[0])]
+    return FlowBatch(
+        network=type(nets), C=c, eps=eps_r, t=np.array([s.t[-1] for s in sols]),
+        weights=np.stack([s.weights[-1] for s in sols]), M=np.stack([s.M[-1] for s in sols]),
+        errors=np.array([s.errors[-1] for s in sols]),
+        convergence_time=np.array([s.convergence_time for s in sols]),
+        converged=np.array([s.converged for s in sols]),
+        diverged=np.array([s.diverged for s in sols]),
+        messages=tuple(s.message for s in sols), steps=np.array([s.nfev for s in sols]),
+        method=method,
+    )
+
+
+def convergence_time(net, C, eps, t_max: float | None = None, **solver):
     """First time the whitening error of the flow from ``net`` falls to ε (event detection).
 
-    Returns ``math.inf`` when the error does not reach ε before ``t_max``
-    (default as in :func:`integrate_flow`); raises ``RuntimeError`` if the solver
-    fails (the flow diverged).
+    One network: a float, ``math.inf`` when the error does not reach ε before
+    ``t_max`` (default as in :func:`integrate_flow`); raises ``RuntimeError`` if
+    the solver fails (the flow diverged).
+
+    A stack of R networks (see :func:`integrate_flow`; C of shape (n, n) or
+    (R, n, n), ε scalar or (R,)): an array (R,) from one compiled, vmapped
+    integration, ``inf`` where ε is not reached; runs that diverged are ``inf``
+    too, with a ``RuntimeWarning`` naming them (use :func:`integrate_flow` for
+    the flags).
     """
     if eps is None:
         raise ValueError("eps must be a tolerance in (0, 1), got None.")
+    if is_stack(net):
+        batch = integrate_flow(net, C, t_max, eps=eps, **solver)
+        if np.any(batch.diverged):
+            warnings.warn(
+                f"the flows of runs {np.flatnonzero(batch.diverged).tolist()} diverged; their "
+                "convergence times are inf.", RuntimeWarning, stacklevel=2)
+        return batch.convergence_time
+    if solver.get("method") in BATCH_METHODS:  # a diffrax method: a stack of one
+        stack = jax.tree_util.tree_map(lambda a: jnp.asarray(a)[None], net)
+        _check_net_and_C(net, C)
+        return float(convergence_time(stack, C, eps, t_max, **solver)[0])
     sol = integrate_flow(net, C, t_max, eps=eps, **solver)
     if sol.diverged:
         raise RuntimeError(f"the flow from this network diverged: {sol.message}")
@@ -411,6 +712,10 @@ def convergence_time_sweep(net, C, scales, eps, t_max: float | None = None, **so
         Positive initialization scales γ.
     eps : float in (0, 1)
         Tolerance.
+    **solver
+        As for :func:`integrate_flow`. By default (or with a diffrax method) the
+        S flows run as one stack (:func:`convergence_time` on a stack); a SciPy
+        ``method`` integrates them one at a time.
 
     Returns
     -------
@@ -420,9 +725,14 @@ def convergence_time_sweep(net, C, scales, eps, t_max: float | None = None, **so
     scales = np.asarray(scales, dtype=np.float64)
     if scales.ndim != 1 or np.any(~np.isfinite(scales)) or np.any(scales <= 0):
         raise ValueError("scales must be a 1-D array of positive finite numbers.")
-    return np.array(
-        [convergence_time(scale_network(net, g), C, eps, t_max, **solver) for g in scales]
-    )
+    if is_stack(net):
+        raise ValueError("net must be one network (the scale-1 start), not a stack.")
+    nets = [scale_network(net, g) for g in scales]
+    if solver.get("method") in METHODS:
+        return np.array([convergence_time(m, C, eps, t_max, **solver) for m in nets])
+    from whitenlib.online import stack_networks  # online builds on flows' neighbours
+
+    return convergence_time(stack_networks(nets), C, eps, t_max, **solver)
 
 
 # ------------------------------------------------------------------ commuting case
@@ -467,6 +777,7 @@ def mode_trajectories(Net, M0, C, t) -> np.ndarray:
 
 
 __all__ = [
+    "FlowBatch",
     "FlowSolution",
     "closed_form_convergence_time",
     "commuting_modes",
@@ -474,6 +785,7 @@ __all__ = [
     "convergence_time_sweep",
     "errors_along",
     "integrate_flow",
+    "is_stack",
     "M_along",
     "mode_trajectories",
     "scale_network",
