@@ -1,4 +1,4 @@
-"""Unit tests of whitenlib.gain: the gain-modulating network (chapter 9).
+"""Unit tests of whitenlib.networks.gain: the gain-modulating network (chapter 9).
 
 The shared interface (respond/step/flow under jit, scan and vmap, pytree
 round trips, the flow as the mean step) is tested for every class of

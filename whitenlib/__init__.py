@@ -5,6 +5,7 @@ package does not) and applies the book's plotting style.
 
 Modules
 -------
+startup     setup(): the one call that starts a chapter (precision, then plotting style)
 config      precision, seeds, compilation cache (no plotting)
 linalg      SPD powers, random orthogonal matrices, covariances with a spectrum
 objective   f(M) = Tr(M⁻¹C + M), its gradients, the whitening error
@@ -22,9 +23,8 @@ validation  the shared input checks
 variants    the chapter 7-8 circuits and geometry under their earlier module name
 """
 
-import numpy as _np
-
-from whitenlib.config import DEFAULT_SEED, configure, enable_float64, float64_enabled
+from whitenlib.config import enable_float64, float64_enabled
+from whitenlib.startup import setup
 from whitenlib.linalg import (
     covariance_from_spectrum,
     log_uniform_spectrum,
@@ -62,29 +62,6 @@ from whitenlib import flows
 from whitenlib.flows import convergence_time, convergence_time_sweep, integrate_flow
 from whitenlib import data, online
 from whitenlib import variants
-
-
-def setup(seed: int = DEFAULT_SEED, plotting: bool = True) -> _np.random.Generator:
-    """Set precision, compilation cache and plotting style; return a seeded NumPy generator.
-
-    The one call every chapter, test and script starts with: float64 and the
-    compilation cache (:func:`whitenlib.config.configure`), then the book's
-    matplotlib style (:func:`whitenlib.plotting.use_book_style`).
-
-    Parameters
-    ----------
-    seed : int
-        Seed of the returned ``numpy.random.Generator``. JAX keys are made
-        explicitly from seeds where they are used (``jax.random.key(seed)``).
-    plotting : bool
-        Apply the book's matplotlib style.
-    """
-    rng = configure(seed)
-    if plotting:
-        from whitenlib.plotting import use_book_style
-
-        use_book_style()
-    return rng
 
 
 __version__ = "1.0.0"
