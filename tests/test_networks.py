@@ -1,9 +1,9 @@
 """Unit tests of whitenlib.networks.
 
-The interface tests are parametrized over ``wl.ALL_NETWORKS`` and build every
-network with ``Net.from_M(M)``: a network class added to ``wl.ALL_NETWORKS`` is
-tested by them automatically. They rely only on the shared interface
-(``weights``, ``M``, ``n``, ``respond``, ``step``, ``_step``, ``mean_step``,
+The interface tests are parametrized over ``wl.ALL_NETWORKS`` and
+``wl.CONTROL_NETWORKS`` and build every network with ``Net.from_M(M)``: a
+network class added to either is tested by them automatically. They rely only
+on the declared interface (``weights``, ``M``, ``n``, ``respond``, ``step``, ``mean_step``,
 ``flow``, ``with_weights``, ``error``, ``objective``) and never on the shape of
 ``weights`` beyond "``flow`` is shaped like ``weights``". Class-specific
 tests (Algorithms 1 and 2 against NumPy, the gradient identities, the Woodbury
@@ -60,7 +60,7 @@ def stack(trees):
 
 
 # Every network of the library, built from its M; plus a rotated, over-complete interneuron one.
-CASES = [pytest.param(Net, {}, id=Net.__name__) for Net in wl.ALL_NETWORKS] + [
+CASES = [pytest.param(Net, {}, id=Net.__name__) for Net in wl.ALL_NETWORKS + wl.CONTROL_NETWORKS] + [
     pytest.param(
         wl.InterneuronNetwork, {"k": K, "key": jax.random.key(7)}, id="Interneuron-k8-rotated"
     )

@@ -42,7 +42,7 @@ import numpy as np
 
 from whitenlib.data import is_stream, sampling_keys
 from whitenlib.linalg import symmetrize
-from whitenlib.validation import check_positive, check_size
+from whitenlib.validation import check_positive, check_positive_array, check_size
 
 DEFAULT_ERROR_BOUND = 1e10
 
@@ -469,11 +469,8 @@ def initial_factors(rng, n: int, gamma, k: int | None = None) -> np.ndarray:
     k = 2 * n if k is None else check_size("k", k)
     if k < n:
         raise ValueError(f"need k >= n for an SPD M0 = W0 W0^T, got n = {n}, k = {k}.")
-    if isinstance(gamma, (str, bytes)) or gamma is None or np.asarray(gamma).dtype.kind not in "iuf":
-        raise ValueError(f"gamma must be a positive real scale or an array of them, got {gamma!r}.")
+    check_positive_array("gamma", gamma)
     g = np.asarray(gamma, dtype=float)
-    if not np.all(np.isfinite(g)) or np.any(g <= 0):
-        raise ValueError(f"gamma must contain positive finite scales, got {g}.")
     a = _rng(rng).standard_normal(g.shape + (n, k))
     return np.sqrt(g / k)[..., None, None] * a
 
@@ -562,6 +559,7 @@ def initial_networks(Net, rng, n: int, gamma, k: int | None = None):
     """
     n = check_size("n", n)
     k = 2 * n if k is None else check_size("k", k)
+    check_positive_array("gamma", gamma)
     w0 = initial_factors(rng, n, np.atleast_1d(np.asarray(gamma, dtype=float)), k)
     if Net.weights_are_factor:
         template = Net(w0[0])  # validates the first

@@ -27,13 +27,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from whitenlib.validation import check_positive_array, check_unit_interval
+from whitenlib.validation import check_positive_array, check_real, check_unit_interval
 
 
 def _positive(name, v) -> np.ndarray:
-    arr = np.asarray(v, dtype=np.float64)
-    check_positive_array(name, arr)
-    return arr
+    check_positive_array(name, v)
+    return np.asarray(v, dtype=np.float64)
 
 
 def _eps(eps) -> np.ndarray:
@@ -42,6 +41,7 @@ def _eps(eps) -> np.ndarray:
 
 
 def _times(t) -> np.ndarray:
+    check_real("t", t)
     t = np.asarray(t, dtype=np.float64)
     if not np.all(np.isfinite(t)) or np.any(t < 0):
         raise ValueError("t must be finite and non-negative.")

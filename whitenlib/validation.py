@@ -52,6 +52,11 @@ def _check_real_dtype(name: str, a, what: str) -> None:
         raise ValueError(f"{name} must be a numeric {what}, got dtype {dtype}.")
 
 
+def check_real(name: str, a) -> None:
+    """``a`` holds real numbers (not text, None, booleans or complex): checked before a cast."""
+    _check_real_dtype(name, a, "array")
+
+
 def as_array(name: str, a, *, min_ndim: int = 0) -> jnp.ndarray:
     """Convert ``a`` to a float64 JAX array; check dtype (real), rank and finiteness."""
     require_float64()
@@ -204,6 +209,7 @@ __all__ = [
     "check_full_row_rank",
     "check_positive",
     "check_positive_array",
+    "check_real",
     "check_size",
     "check_spd",
     "check_square",
