@@ -8,7 +8,6 @@ M⁻¹C + CM⁻¹ − 2M = −P_M(∇f(M)), and its commuting modes those of eq.
 from __future__ import annotations
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 

@@ -171,7 +171,7 @@ def test_good_arguments_are_accepted(case):
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(bad_call())
 def test_malformed_arguments_raise_a_clear_value_error(call):
-    label, fn, args, slot = call
+    label, fn, args, _ = call
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a cast with a warning (complex to real) is a failure too
         with pytest.raises(ValueError) as info:

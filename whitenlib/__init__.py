@@ -23,8 +23,9 @@ validation  the shared input checks
 variants    the chapter 7-8 circuits and geometry under their earlier module name
 """
 
+from whitenlib import data, flows, geometry, networks, online, theory, variants
 from whitenlib.config import enable_float64, float64_enabled
-from whitenlib.startup import setup
+from whitenlib.flows import convergence_time, convergence_time_sweep, integrate_flow
 from whitenlib.linalg import (
     covariance_from_spectrum,
     log_uniform_spectrum,
@@ -57,20 +58,16 @@ from whitenlib.objective import (
     output_covariance,
     whitening_error,
 )
-from whitenlib import geometry, networks, theory
-from whitenlib import flows
-from whitenlib.flows import convergence_time, convergence_time_sweep, integrate_flow
-from whitenlib import data, online
-from whitenlib import variants
-
+from whitenlib.startup import setup
 
 __version__ = "1.0.0"
 
 __all__ = [
     "ALL_NETWORKS",
+    "CONTROL_NETWORKS",
+    "NETWORKS",
     "AbstractNetwork",
     "AsymmetricInterneuronNetwork",
-    "CONTROL_NETWORKS",
     "ChainNetwork",
     "DaleInterneuronNetwork",
     "DirectNetwork",
@@ -78,7 +75,6 @@ __all__ = [
     "GainNetwork",
     "InterneuronNetwork",
     "LeakyInterneuronNetwork",
-    "NETWORKS",
     "NonlocalDirectNetwork",
     "convergence_time",
     "convergence_time_sweep",
@@ -92,10 +88,10 @@ __all__ = [
     "interneuron_objective",
     "interneuron_objective_gradient",
     "log_uniform_spectrum",
+    "networks",
     "neural_eigenvalues",
     "objective",
     "objective_gradient",
-    "networks",
     "online",
     "output_covariance",
     "random_covariance",

@@ -8,7 +8,13 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from whitenlib.validation import as_array, check_positive, check_positive_array, check_size, check_spd
+from whitenlib.validation import (
+    as_array,
+    check_positive,
+    check_positive_array,
+    check_size,
+    check_spd,
+)
 
 
 def symmetrize(a: jnp.ndarray) -> jnp.ndarray:

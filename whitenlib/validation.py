@@ -169,7 +169,7 @@ def check_size(name: str, v, minimum: int = 1) -> int:
     integral float (2.0) is accepted.
     """
     what = "a positive integer" if minimum == 1 else f"a whole number >= {minimum}"
-    if isinstance(v, (bool, np.bool_)) or isinstance(v, (str, bytes)) or v is None:
+    if isinstance(v, (bool, np.bool_, str, bytes)) or v is None:
         raise ValueError(f"{name} must be {what}, got {v!r}.")
     if not is_concrete(v):
         raise ValueError(f"{name} must be a Python integer (a static size), not a traced value.")

@@ -37,10 +37,11 @@ CONTROL_NETWORKS = (NonlocalDirectNetwork,)
 
 __all__ = [
     "ALL_NETWORKS",
+    "CONTROL_NETWORKS",
+    "NETWORKS",
     "AbstractDirectSynapses",
     "AbstractNetwork",
     "AsymmetricInterneuronNetwork",
-    "CONTROL_NETWORKS",
     "ChainNetwork",
     "DaleInterneuronNetwork",
     "DirectNetwork",
@@ -48,7 +49,6 @@ __all__ = [
     "GainNetwork",
     "InterneuronNetwork",
     "LeakyInterneuronNetwork",
-    "NETWORKS",
     "NonlocalDirectNetwork",
     "leaky_fixed_point",
     "n_symmetric",

@@ -128,7 +128,7 @@ class AbstractNetwork(eqx.Module):
         """Effective recurrent matrix (SPD), shape (..., n, n)."""
 
     @abc.abstractmethod
-    def _update(self, x: jnp.ndarray, eta) -> "AbstractNetwork":
+    def _update(self, x: jnp.ndarray, eta) -> AbstractNetwork:
         """The online rule for one sample x (n,) (no checks); returns the new network."""
 
     @abc.abstractmethod
@@ -149,23 +149,23 @@ class AbstractNetwork(eqx.Module):
 
     # ------------------------------------------------------------ shared behaviour
 
-    def with_weights(self, weights) -> "AbstractNetwork":
+    def with_weights(self, weights) -> AbstractNetwork:
         """The same network with new synapses; no validation (used inside jit/scan/vmap)."""
         return eqx.tree_at(lambda net: net.weights, self, weights)
 
-    def refresh(self) -> "AbstractNetwork":
+    def refresh(self) -> AbstractNetwork:
         """Recompute any carried running quantity exactly (here: nothing to do)."""
         return self
 
     @classmethod
-    def from_M(cls, M, k: int | None = None, key: jax.Array | None = None) -> "AbstractNetwork":
+    def from_M(cls, M, k: int | None = None, key: jax.Array | None = None) -> AbstractNetwork:
         """The network of this class whose effective matrix is M (where the class can realize it)."""
         raise ValueError(
             f"{cls.__name__} cannot be built from its effective matrix M: use its constructor."
         )
 
     @classmethod
-    def random(cls, key: jax.Array, n: int, gamma=1.0, k: int | None = None) -> "AbstractNetwork":
+    def random(cls, key: jax.Array, n: int, gamma=1.0, k: int | None = None) -> AbstractNetwork:
         """The book's random initial network: M₀ = W₀W₀ᵀ, W₀ = √(γ/k)·A (:func:`random_factor`).
 
         A class whose weights are a factor of M takes W₀ itself as weights;
@@ -190,7 +190,7 @@ class AbstractNetwork(eqx.Module):
         # ȳ = M⁻¹x; circuits with a cheaper or different solve override this kernel
         return spd_solve(self.M, x)
 
-    def step(self, x, eta) -> "AbstractNetwork":
+    def step(self, x, eta) -> AbstractNetwork:
         """One online synaptic update from one sample x of shape (n,); returns a new network.
 
         Checks x and η where they are concrete, so it also runs inside
@@ -202,7 +202,7 @@ class AbstractNetwork(eqx.Module):
         """d(weights)/dt of the continuous (averaged) synaptic dynamics; shaped like ``weights``."""
         return self._mean_flow(check_covariance(C, self.n))
 
-    def mean_step(self, C, eta) -> "AbstractNetwork":
+    def mean_step(self, C, eta) -> AbstractNetwork:
         """One step of the averaged (expected) update: weights + η · flow(C)."""
         c = check_covariance(C, self.n)
         return self.with_weights(self.weights + check_eta(eta) * self._mean_flow(c))

@@ -63,7 +63,7 @@ class ChainNetwork(AbstractNetwork):
         self.weights = w
 
     @classmethod
-    def from_M(cls, M, p: int | None = None, key: jax.Array | None = None) -> "ChainNetwork":
+    def from_M(cls, M, p: int | None = None, key: jax.Array | None = None) -> ChainNetwork:
         """A balanced chain with A Aᵀ = M: W₁ = M^{1/4}, W₂ = M^{1/4} [I, 0] Vᵀ (Haar V if ``key``)."""
         m = as_array("M", M, min_ndim=2)
         check_spd("M", m)

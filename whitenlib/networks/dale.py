@@ -34,12 +34,12 @@ class DaleInterneuronNetwork(InterneuronNetwork):
             raise ValueError("W must be elementwise nonnegative (Dale's principle): pass jnp.abs(W).")
         super().__init__(w)
 
-    def with_weights(self, weights) -> "DaleInterneuronNetwork":
+    def with_weights(self, weights) -> DaleInterneuronNetwork:
         """A network with synapses max(0, weights) and their exact M⁻¹ (no validation)."""
         return super().with_weights(jnp.maximum(weights, 0.0))
 
     @classmethod
-    def random(cls, key: jax.Array, n: int, gamma=1.0, k: int | None = None) -> "DaleInterneuronNetwork":
+    def random(cls, key: jax.Array, n: int, gamma=1.0, k: int | None = None) -> DaleInterneuronNetwork:
         """W₀ = √(γ/k)·|A|, A standard normal (n × k), k defaults to 2n: a nonnegative initialization.
 
         |A| of the same A as :func:`~whitenlib.networks.base.random_factor`.

@@ -200,7 +200,7 @@ class GainNetwork(AbstractNetwork):
         return jnp.asarray(w)
 
     @classmethod
-    def from_M(cls, M, k: int | None = None, key: jax.Array | None = None) -> "GainNetwork":
+    def from_M(cls, M, k: int | None = None, key: jax.Array | None = None) -> GainNetwork:
         """The gain network whose effective matrix I + W diag(g) Wᵀ equals M.
 
         The frame is :meth:`frame` (n, k, key); the gains solve the linear
@@ -286,7 +286,7 @@ class GainNetwork(AbstractNetwork):
         """
         return _gain_hessian(self.W, self.weights, check_covariance(C, self.n))
 
-    def optimal(self, C, *, active=None, iters: int = 40) -> "GainNetwork":
+    def optimal(self, C, *, active=None, iters: int = 40) -> GainNetwork:
         """The network with this frame at the minimiser of f over the gains (damped Newton).
 
         f(M(g)) is convex in g (M is affine in g), so the minimiser is the fixed

@@ -20,7 +20,13 @@ from jax.scipy.linalg import cho_factor, cho_solve
 from whitenlib import theory
 from whitenlib.linalg import random_orthogonal, spd_sqrt, symmetrize
 from whitenlib.networks.base import AbstractNetwork, direct_flow, outer
-from whitenlib.validation import as_array, check_full_row_rank, check_positive, check_size, is_concrete
+from whitenlib.validation import (
+    as_array,
+    check_full_row_rank,
+    check_positive,
+    check_size,
+    is_concrete,
+)
 
 
 def exact_inverse(w: jnp.ndarray) -> jnp.ndarray:
@@ -52,16 +58,16 @@ class InterneuronNetwork(AbstractNetwork):
         self.weights = w
         self.M_inv = exact_inverse(w)
 
-    def with_weights(self, weights) -> "InterneuronNetwork":
+    def with_weights(self, weights) -> InterneuronNetwork:
         """A network with new synapses and their exact M⁻¹ (no validation)."""
         return _replace(self, weights, exact_inverse(weights))
 
-    def refresh(self) -> "InterneuronNetwork":
+    def refresh(self) -> InterneuronNetwork:
         """Recompute the carried M⁻¹ exactly from W (removes Woodbury round-off drift)."""
         return self.with_weights(self.weights)
 
     @classmethod
-    def from_M(cls, M, k: int | None = None, key: jax.Array | None = None) -> "InterneuronNetwork":
+    def from_M(cls, M, k: int | None = None, key: jax.Array | None = None) -> InterneuronNetwork:
         """An interneuron network with W Wᵀ = M.
 
         W = M^{1/2} [I_n, 0] Vᵀ for a random orthogonal V (k × k) when ``key``
@@ -95,7 +101,7 @@ class InterneuronNetwork(AbstractNetwork):
         """Equilibrium interneuron activity n̄ = Wᵀ ȳ; x of shape (n,) or (T, n) -> (k,) or (T, k)."""
         return self.respond(x) @ self.weights
 
-    def step(self, x, eta) -> "InterneuronNetwork":
+    def step(self, x, eta) -> InterneuronNetwork:
         """One online update (Algorithm 2) from one sample x of shape (n,); needs 0 < η < 1."""
         if is_concrete(eta):
             check_positive("eta", eta)

@@ -167,13 +167,13 @@ class FiniteSettling(AbstractNetwork):
         """The wrapped network's synapses."""
         return self.net.weights
 
-    def with_weights(self, weights) -> "FiniteSettling":
+    def with_weights(self, weights) -> FiniteSettling:
         """The same settling time around ``net.with_weights(weights)``."""
         return eqx.tree_at(lambda s: s.net, self, self.net.with_weights(weights))
 
     def _maps(self):
         lead = self.weights.shape[:-2]
-        fn = lambda nt, ss: _settled_maps(nt, ss, self.taus)  # noqa: E731
+        fn = lambda nt, ss: _settled_maps(nt, ss, self.taus)
         for _ in lead:
             fn = jax.vmap(fn)
         return fn(self.net, jnp.broadcast_to(self.settle_time, lead))
