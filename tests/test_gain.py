@@ -1,4 +1,4 @@
-"""Unit tests of whitenlib.gain: the gain-modulating network (chapter 9).
+"""Unit tests of whitenlib.networks.gain: the gain-modulating network (chapter 9).
 
 The shared interface (respond/step/flow under jit, scan and vmap, pytree
 round trips, the flow as the mean step) is tested for every class of
@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import whitenlib as wl
-from whitenlib.gain import n_symmetric
+from whitenlib.networks.gain import n_symmetric
 from whitenlib.objective import _objective
 from test_validation import BAD_ETA, BAD_SPD
 
@@ -84,7 +84,7 @@ def test_flow_is_exact_mean_of_steps(seed):
     m, c = spd(seed), spd(seed + 100)
     net = GN.from_M(m, key=jax.random.key(seed))
     eta = 0.05
-    new = jax.vmap(lambda x: net._step(x, eta).g)(jnp.asarray(sigma_points(c)))
+    new = jax.vmap(lambda x: net.step(x, eta).g)(jnp.asarray(sigma_points(c)))
     mean_update = (new.mean(axis=0) - net.g) / eta
     np.testing.assert_allclose(mean_update, net.flow(c), rtol=1e-10, atol=1e-12)
 
@@ -203,7 +203,7 @@ def test_jitted_scan_equals_python_loop():
     net0 = GN.from_M(spd(13), key=jax.random.key(1))
     xs = np.random.default_rng(3).standard_normal((40, N)) @ np.linalg.cholesky(c).T
     scanned = jax.jit(
-        lambda nt, x: jax.lax.scan(lambda n_, xi: (n_._step(xi, 0.02), None), nt, x)[0]
+        lambda nt, x: jax.lax.scan(lambda n_, xi: (n_.step(xi, 0.02), None), nt, x)[0]
     )(net0, jnp.asarray(xs))
     net = net0
     for x in xs:
@@ -220,7 +220,7 @@ def test_batched_gains_and_vmap_over_gains():
     assert batch.M.shape == (3, N, N) and batch.n == N and batch.k == KS
     x = np.arange(1.0, N + 1)
     ys = batch.respond(x)
-    stepped = jax.vmap(lambda g: GN(w, g)._step(jnp.asarray(x), 0.01).g)(jnp.asarray(gs))
+    stepped = jax.vmap(lambda g: GN(w, g).step(jnp.asarray(x), 0.01).g)(jnp.asarray(gs))
     for i in range(3):
         np.testing.assert_allclose(ys[i], np.linalg.solve(spd(i), x), rtol=1e-10)
         np.testing.assert_allclose(

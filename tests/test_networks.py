@@ -1,9 +1,9 @@
 """Unit tests of whitenlib.networks.
 
-The interface tests are parametrized over ``wl.ALL_NETWORKS`` and build every
-network with ``Net.from_M(M)``: a network class added to ``wl.ALL_NETWORKS`` is
-tested by them automatically. They rely only on the shared interface
-(``weights``, ``M``, ``n``, ``respond``, ``step``, ``_step``, ``mean_step``,
+The interface tests are parametrized over ``wl.ALL_NETWORKS`` and
+``wl.CONTROL_NETWORKS`` and build every network with ``Net.from_M(M)``: a
+network class added to either is tested by them automatically. They rely only
+on the declared interface (``weights``, ``M``, ``n``, ``respond``, ``step``, ``mean_step``,
 ``flow``, ``with_weights``, ``error``, ``objective``) and never on the shape of
 ``weights`` beyond "``flow`` is shaped like ``weights``". Class-specific
 tests (Algorithms 1 and 2 against NumPy, the gradient identities, the Woodbury
@@ -60,7 +60,7 @@ def stack(trees):
 
 
 # Every network of the library, built from its M; plus a rotated, over-complete interneuron one.
-CASES = [pytest.param(Net, {}, id=Net.__name__) for Net in wl.ALL_NETWORKS] + [
+CASES = [pytest.param(Net, {}, id=Net.__name__) for Net in wl.ALL_NETWORKS + wl.CONTROL_NETWORKS] + [
     pytest.param(
         wl.InterneuronNetwork, {"k": K, "key": jax.random.key(7)}, id="Interneuron-k8-rotated"
     )
@@ -106,7 +106,7 @@ def test_flow_is_expected_step(Net, kw, seed):
     net = build(Net, kw, m)
     eta = 0.05
     xs = sigma_points(c)
-    new = jax.vmap(lambda x: net._step(x, eta).weights)(jnp.asarray(xs))
+    new = jax.vmap(lambda x: net.step(x, eta).weights)(jnp.asarray(xs))
     mean_update = (jnp.mean(new, axis=0) - net.weights) / eta
     flow = net.flow(c)
     assert flow.shape == net.weights.shape
@@ -197,7 +197,7 @@ def test_scan_of_steps_equals_python_loop(Net, kw):
 
     @jax.jit
     def run(net, xs_):
-        return jax.lax.scan(lambda nt, x: (nt._step(x, eta), None), net, xs_)[0]
+        return jax.lax.scan(lambda nt, x: (nt.step(x, eta), None), net, xs_)[0]
 
     scanned = run(net0, jnp.asarray(xs))
     net = net0
@@ -215,7 +215,7 @@ def test_vmap_over_networks_and_samples(Net, kw):
     batch = stack(nets)
     assert type(batch) is Net
     eta = 0.01
-    stepped = jax.vmap(lambda nt, x: nt._step(x, eta))(batch, jnp.asarray(xs))
+    stepped = jax.vmap(lambda nt, x: nt.step(x, eta))(batch, jnp.asarray(xs))
     responses = jax.vmap(lambda nt, x: nt.respond(x))(batch, jnp.asarray(xs))
     flows = jax.vmap(lambda nt: nt.flow(c))(batch)
     errors = jax.vmap(lambda nt: nt.error(c))(batch)
@@ -384,7 +384,7 @@ def test_woodbury_inverse_stays_exact_over_a_long_scan():
     @jax.jit
     def run(net, xs_):
         def body(nt, x):
-            nt = nt._step(x, eta)
+            nt = nt.step(x, eta)
             exact = jnp.linalg.inv(nt.M)
             drift = jnp.max(jnp.abs(nt.M_inv - exact)) / jnp.max(jnp.abs(exact))
             return nt, drift
@@ -410,7 +410,7 @@ def test_interneuron_constructor_accepts_batched_weights():
     for i in range(3):
         assert rel_err(batch.M_inv[i], np.linalg.inv(ws[i] @ ws[i].T)) < 1e-12
     x = np.arange(1.0, N + 1)
-    stepped = jax.vmap(lambda nt: nt._step(jnp.asarray(x), 0.01))(batch)
+    stepped = jax.vmap(lambda nt: nt.step(jnp.asarray(x), 0.01))(batch)
     for i in range(3):
         assert rel_err(stepped.weights[i], numpy_algorithm_2(ws[i], x, 0.01)) < 1e-12
     ys = batch.respond(x)

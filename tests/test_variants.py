@@ -27,7 +27,7 @@ def sigma_points(c) -> np.ndarray:
 def mean_update(net, c, eta=1e-3):
     """Average over sigma points of (step(x) − weights)/η: the expected update direction."""
     xs = jnp.asarray(sigma_points(c))
-    steps = jax.vmap(lambda x: net._step(x, eta).weights)(xs)
+    steps = jax.vmap(lambda x: net.step(x, eta).weights)(xs)
     return (jnp.mean(steps, axis=0) - net.weights) / eta
 
 
@@ -161,7 +161,7 @@ def test_asymmetry_decays_exactly_each_step():
     xs = np.random.default_rng(4).standard_normal((50, N))
     eta = 0.05
     for x in xs:
-        net = net._step(jnp.asarray(x), eta)
+        net = net.step(jnp.asarray(x), eta)
     assert np.allclose(net.asymmetry(), (1 - eta) ** 50 * d0, rtol=1e-9, atol=1e-14)
 
 

@@ -1,8 +1,11 @@
 """Precision and reproducibility set-up, made once and visibly.
 
-Every chapter, test and script starts with ``whitenlib.setup()``. Importing
-``whitenlib`` changes nothing: float64 is switched on by this call only, so a
-reader always sees where the precision of the book is decided.
+Every chapter, test and script starts with ``whitenlib.setup()``, which calls
+:func:`configure` (this module: float64, seeds, compilation cache) and then
+applies the plotting style (:mod:`whitenlib.plotting`); this module knows
+nothing of plotting. Importing ``whitenlib`` changes nothing: float64 is
+switched on by that call only, so a reader always sees where the precision of
+the book is decided.
 """
 
 from __future__ import annotations
@@ -38,26 +41,20 @@ def require_float64() -> None:
         )
 
 
-def setup(seed: int = DEFAULT_SEED, plotting: bool = True) -> np.random.Generator:
-    """Set precision, compilation cache and plotting style; return a seeded NumPy generator.
+def configure(seed: int = DEFAULT_SEED) -> np.random.Generator:
+    """Set precision and compilation cache; return a seeded NumPy generator.
 
     Parameters
     ----------
     seed : int
         Seed of the returned ``numpy.random.Generator``. JAX keys are made
         explicitly from seeds where they are used (``jax.random.key(seed)``).
-    plotting : bool
-        Apply the book's matplotlib style (:func:`whitenlib.plotting.use_book_style`).
     """
     enable_float64()
     cache_dir = os.environ.get("WHITENLIB_JAX_CACHE")
     if cache_dir:
         jax.config.update("jax_compilation_cache_dir", cache_dir)
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
-    if plotting:
-        from whitenlib.plotting import use_book_style
-
-        use_book_style()
     _plain_numpy_scalars_in_notebooks()
     return np.random.default_rng(seed)
 
@@ -80,3 +77,6 @@ def _plain_numpy_scalars_in_notebooks() -> None:
     for kind, to_python in ((np.floating, float), (np.integer, int), (np.bool_, bool)):
         for scalar_type in {t for t in np.sctypeDict.values() if issubclass(t, kind)}:
             plain.for_type(scalar_type, lambda obj, printer, cycle, f=to_python: printer.text(repr(f(obj))))
+
+
+__all__ = ["DEFAULT_SEED", "configure", "enable_float64", "float64_enabled", "require_float64"]

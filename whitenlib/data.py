@@ -450,3 +450,19 @@ def image_patches(image, size: int, *, stride: int | None = None) -> np.ndarray:
     win = np.lib.stride_tricks.sliding_window_view(img, (size, size))[::stride, ::stride]
     patches = win.reshape(-1, size * size)
     return patches - patches.mean(axis=0)
+
+
+__all__ = [
+    "FixedSamples",
+    "GaussianStream",
+    "PatchStream",
+    "STREAMS",
+    "draw",
+    "image_patches",
+    "is_stream",
+    "normals",
+    "sample_image",
+    "sampling_keys",
+    "stack_streams",
+    "uniforms",
+]

@@ -8,7 +8,13 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from whitenlib.validation import as_array, check_positive_array, check_spd
+from whitenlib.validation import (
+    as_array,
+    check_positive,
+    check_positive_array,
+    check_size,
+    check_spd,
+)
 
 
 def symmetrize(a: jnp.ndarray) -> jnp.ndarray:
@@ -42,8 +48,7 @@ def random_orthogonal(key: jax.Array, n: int) -> jnp.ndarray:
     QR of a standard Gaussian matrix, with the signs of R's diagonal moved
     into Q so that the distribution is uniform (Mezzadri 2007).
     """
-    if int(n) < 1:
-        raise ValueError(f"n must be a positive integer, got {n}.")
+    n = check_size("n", n)
     a = jax.random.normal(key, (n, n), dtype=jnp.float64)
     q, r = jnp.linalg.qr(a)
     return q * jnp.sign(jnp.diagonal(r))[None, :]
@@ -74,7 +79,10 @@ def covariance_from_spectrum(eigenvalues, basis=None) -> jnp.ndarray:
 
 def log_uniform_spectrum(key: jax.Array, n: int, low: float = 0.5, high: float = 5.0):
     """n eigenvalues drawn log-uniformly in [low, high], sorted descending."""
-    if not 0 < low <= high:
+    n = check_size("n", n)
+    check_positive("low", low)
+    check_positive("high", high)
+    if not low <= high:
         raise ValueError(f"need 0 < low <= high, got low={low}, high={high}.")
     u = jax.random.uniform(key, (n,), dtype=jnp.float64)
     return jnp.sort(jnp.exp(jnp.log(low) + u * (jnp.log(high) - jnp.log(low))))[::-1]
@@ -82,6 +90,7 @@ def log_uniform_spectrum(key: jax.Array, n: int, low: float = 0.5, high: float =
 
 def random_covariance(key: jax.Array, n: int, low: float = 0.5, high: float = 5.0):
     """A random covariance C = Q diag(λ) Qᵀ: Haar Q, log-uniform λ in [low, high]."""
+    n = check_size("n", n)
     k_lam, k_q = jax.random.split(key)
     return covariance_from_spectrum(
         log_uniform_spectrum(k_lam, n, low, high), random_orthogonal(k_q, n)
@@ -91,3 +100,16 @@ def random_covariance(key: jax.Array, n: int, low: float = 0.5, high: float = 5.
 def operator_norm_sym(a: jnp.ndarray) -> jnp.ndarray:
     """Operator (spectral) norm of a symmetric matrix: max |eigenvalue|."""
     return jnp.max(jnp.abs(jnp.linalg.eigvalsh(symmetrize(a))), axis=-1)
+
+
+__all__ = [
+    "covariance_from_spectrum",
+    "log_uniform_spectrum",
+    "operator_norm_sym",
+    "random_covariance",
+    "random_orthogonal",
+    "spd_inv_sqrt",
+    "spd_power",
+    "spd_sqrt",
+    "symmetrize",
+]

@@ -84,3 +84,6 @@ def neural_jacobian(net, *taus) -> jnp.ndarray:
 def neural_eigenvalues(net, *taus) -> jnp.ndarray:
     """Eigenvalues of the fast dynamics' Jacobian; all real parts < 0 means the circuit settles."""
     return jnp.linalg.eigvals(neural_jacobian(net, *taus))
+
+
+__all__ = ["neural_eigenvalues", "neural_jacobian", "simulate_neural_dynamics"]

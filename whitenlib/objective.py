@@ -96,3 +96,13 @@ def interneuron_objective_gradient(W, C) -> jnp.ndarray:
     check_full_row_rank("W", w)
     m = w @ jnp.swapaxes(w, -1, -2)
     return 2.0 * objective_gradient(m, C) @ w
+
+
+__all__ = [
+    "interneuron_objective",
+    "interneuron_objective_gradient",
+    "objective",
+    "objective_gradient",
+    "output_covariance",
+    "whitening_error",
+]

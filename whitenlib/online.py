@@ -2,14 +2,14 @@
 
 One run of online learning feeds a network one sample per step,
 
-* stochastic (Algorithms 1 and 2):  weights ← ``net._step(x_t, η)``
-* expected (averaged update):       weights ← weights + η · ``net._flow(C_t)``  (eq. 5.1)
+* stochastic (Algorithms 1 and 2):  net ← ``net.step(x_t, η)``
+* expected (averaged update):       net ← ``net.mean_step(C_t, η)``, weights + η · flow(C_t)  (eq. 5.1)
 
 where x_t and C_t come from a stream (:mod:`whitenlib.data`). The run is one
 jitted ``lax.scan`` in three levels:
 
     records  (n_steps / record_every)     whitening error, divergence check
-      └ blocks (record_every / block)     ``net.refresh()`` where the network has one
+      └ blocks (record_every / block)     ``net.refresh()`` where the network carries an inverse
           └ steps (block)                 one update per sample
 
 with ``block = gcd(record_every, refresh_every)``, so the O(n³) error
@@ -17,9 +17,11 @@ evaluation and the exact refresh of a carried inverse stay off the
 per-sample path. :func:`sweep` ``vmap``-s the same scan over runs (seeds,
 initializations, learning rates, input statistics) in one compiled call.
 
-The code only uses the network interface ``_step``, ``_flow``, ``weights``,
-``with_weights``, ``M`` and, if present, ``refresh``: any network class with
-that interface can be trained.
+The code only uses the declared network interface
+(:class:`whitenlib.networks.AbstractNetwork`): ``step``, ``mean_step``,
+``weights``, ``with_weights``, ``M``, ``refresh`` and the class attributes
+``carries_inverse`` and ``weights_are_factor``; any network class implementing
+it can be trained.
 
 Divergence. At every record the run is declared diverged when its weights are
 not finite, its M is not positive definite, or its error exceeds
@@ -30,7 +32,6 @@ where it was caught is kept in ``diverged_at``.
 
 from __future__ import annotations
 
-import inspect
 import math
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -41,7 +42,7 @@ import numpy as np
 
 from whitenlib.data import is_stream, sampling_keys
 from whitenlib.linalg import symmetrize
-from whitenlib.validation import check_positive
+from whitenlib.validation import check_positive, check_positive_array, check_size
 
 DEFAULT_ERROR_BOUND = 1e10
 
@@ -259,18 +260,15 @@ def _check(net, c, bound):
 
 def _run(net, stream, eta, key, bound, *, n_records, record_every, block, mean):
     """One run (no batch axes): returns (final net, errors (S,), diverged, diverged_at)."""
-    has_refresh = hasattr(net, "refresh")
+    has_refresh = type(net).carries_inverse
 
     def one_block(net, t0):
         ts = t0 + jnp.arange(block)
         if mean:
-            def update(n, t):
-                return n.with_weights(n.weights + eta * n._flow(stream.covariance(t))), None
-
-            net, _ = jax.lax.scan(update, net, ts)
+            net, _ = jax.lax.scan(lambda n, t: (n.mean_step(stream.covariance(t), eta), None), net, ts)
         else:
             xs = jax.vmap(stream.sample, in_axes=(None, 0))(key, ts)
-            net, _ = jax.lax.scan(lambda n, x: (n._step(x, eta), None), net, xs)
+            net, _ = jax.lax.scan(lambda n, x: (n.step(x, eta), None), net, xs)
         if has_refresh:
             net = net.refresh()
         return net, None
@@ -409,7 +407,7 @@ def sweep(net, stream, eta, n_steps: int, *, key=None, record_every: int = 100,
         raise ValueError(f"stream has n = {stream.n} but the network has n = {net.M.shape[-1]}.")
     keys = _run_keys(key, r)
     params = {k: np.broadcast_to(np.asarray(v), (r,)).copy() for k, v in (params or {}).items()}
-    block = math.gcd(record_every, refresh_every) if hasattr(net, "refresh") else record_every
+    block = math.gcd(record_every, refresh_every) if type(net).carries_inverse else record_every
     final, errors, div, div_at = _sweep_compiled(
         net, stream, jnp.asarray(eta_arr), keys, float(error_bound),
         n_records=n_steps // record_every, record_every=record_every, block=block,
@@ -467,13 +465,12 @@ def initial_factors(rng, n: int, gamma, k: int | None = None) -> np.ndarray:
     building initial conditions compiles nothing. ``gamma`` is a scalar or an
     array (R,); returns shape (n, k) or (R, n, k), one independent A per entry.
     """
-    n = int(n)
-    k = 2 * n if k is None else int(k)
-    if n < 1 or k < n:
-        raise ValueError(f"need n >= 1 and k >= n for an SPD M0 = W0 W0^T, got n = {n}, k = {k}.")
+    n = check_size("n", n)
+    k = 2 * n if k is None else check_size("k", k)
+    if k < n:
+        raise ValueError(f"need k >= n for an SPD M0 = W0 W0^T, got n = {n}, k = {k}.")
+    check_positive_array("gamma", gamma)
     g = np.asarray(gamma, dtype=float)
-    if not np.all(np.isfinite(g)) or np.any(g <= 0):
-        raise ValueError(f"gamma must contain positive finite scales, got {g}.")
     a = _rng(rng).standard_normal(g.shape + (n, k))
     return np.sqrt(g / k)[..., None, None] * a
 
@@ -488,15 +485,9 @@ def initial_M(rng, n: int, gamma, k: int | None = None) -> np.ndarray:
     return w @ np.swapaxes(w, -1, -2)
 
 
-def _is_factor_network(net) -> bool:
-    """Whether the network's weights W satisfy M = W Wᵀ (weights are a factor of M)."""
-    w = np.asarray(net.weights)
-    m = np.asarray(net.M)
-    return w.ndim == 2 and w.shape[0] == m.shape[-1] and np.allclose(w @ w.T, m)
-
-
-def _from_M_kwargs(Net, k):
-    return {"k": int(k)} if k is not None and "k" in inspect.signature(Net.from_M).parameters else {}
+def _from_M(Net, M, k):
+    """``Net.from_M(M, k=k)``, or ``Net.from_M(M)`` when no k is given."""
+    return Net.from_M(M) if k is None else Net.from_M(M, k=check_size("k", k))
 
 
 def networks_from_M(Net, M, k: int | None = None, rng=None):
@@ -508,7 +499,7 @@ def networks_from_M(Net, M, k: int | None = None, rng=None):
     M : array (n, n) or (R, n, n)
         SPD effective recurrent matrices, one per run.
     k : int, optional
-        Passed to ``Net.from_M`` when it takes it (number of interneurons).
+        Passed to ``Net.from_M`` (number of interneurons; ignored by the direct networks).
     rng : numpy.random.Generator or int, optional
         For networks whose weights are a factor of M (M = W Wᵀ): rotate each
         W by an independent Haar-random orthogonal k × k matrix, W = M^{1/2}[I, 0]Vᵀ
@@ -522,9 +513,8 @@ def networks_from_M(Net, M, k: int | None = None, rng=None):
     m = m[None] if m.ndim == 2 else m
     if m.ndim != 3 or m.shape[-1] != m.shape[-2]:
         raise ValueError(f"M must have shape (n, n) or (R, n, n), got {np.shape(M)}.")
-    kwargs = _from_M_kwargs(Net, k)
-    template = Net.from_M(m[0], **kwargs)  # validates the first
-    if _is_factor_network(template):
+    template = _from_M(Net, m[0], k)  # validates the first
+    if Net.weights_are_factor:
         # W = M^{1/2} [I, 0] Vᵀ, computed in NumPy; one compiled with_weights for the batch
         lam, q = np.linalg.eigh(m)
         if np.any(lam <= 0):
@@ -538,19 +528,20 @@ def networks_from_M(Net, M, k: int | None = None, rng=None):
             w = w @ np.swapaxes(v, -1, -2)
         return jax.jit(jax.vmap(template.with_weights))(jnp.asarray(w))
     try:  # one vectorized construction when from_M is pure JAX
-        return jax.jit(jax.vmap(lambda mm: Net.from_M(mm, **kwargs)))(jnp.asarray(m))
+        return jax.jit(jax.vmap(lambda mm: _from_M(Net, mm, k)))(jnp.asarray(m))
     except (jax.errors.JAXTypeError, TypeError, ValueError):  # e.g. a NumPy solve inside from_M
-        return stack_networks([Net.from_M(mm, **kwargs) for mm in m])
+        return stack_networks([_from_M(Net, mm, k) for mm in m])
 
 
 def initial_networks(Net, rng, n: int, gamma, k: int | None = None):
     """A batch of networks of class ``Net`` with M₀ = W₀W₀ᵀ, W₀ = √(γ/k)·A (the book's protocol).
 
-    When a network's weights are themselves a factor of M (M = weights ·
-    weightsᵀ, as for :class:`~whitenlib.networks.InterneuronNetwork`), its
-    weights are W₀; otherwise the network is ``Net.from_M(M₀)`` (with ``k``
-    passed when ``from_M`` takes it). The same ``rng`` seed and γ therefore
-    start every class at the same M₀.
+    When a network's weights are themselves a factor of M (the class declares
+    ``weights_are_factor``, as :class:`~whitenlib.networks.InterneuronNetwork`
+    does), its weights are W₀; otherwise the network is ``Net.from_M(M₀, k=k)``.
+    The same ``rng`` seed and γ therefore start every class at the same M₀.
+    This is the batched, NumPy-drawn form of ``Net.random(key, n, gamma, k)``
+    (the same protocol, drawn from a NumPy generator: it compiles nothing).
 
     Parameters
     ----------
@@ -566,11 +557,26 @@ def initial_networks(Net, rng, n: int, gamma, k: int | None = None):
     -------
     network whose leaves carry the leading axis R.
     """
-    g = np.atleast_1d(np.asarray(gamma, dtype=float))
-    k = 2 * int(n) if k is None else int(k)
-    w0 = initial_factors(rng, n, g, k)
-    m0 = w0 @ np.swapaxes(w0, -1, -2)
-    template = Net.from_M(m0[0], **_from_M_kwargs(Net, k))
-    if _is_factor_network(template) and template.weights.shape == w0.shape[1:]:
+    n = check_size("n", n)
+    k = 2 * n if k is None else check_size("k", k)
+    check_positive_array("gamma", gamma)
+    w0 = initial_factors(rng, n, np.atleast_1d(np.asarray(gamma, dtype=float)), k)
+    if Net.weights_are_factor:
+        template = Net(w0[0])  # validates the first
         return jax.jit(jax.vmap(template.with_weights))(jnp.asarray(w0))
-    return networks_from_M(Net, m0, k)
+    return networks_from_M(Net, w0 @ np.swapaxes(w0, -1, -2), k)
+
+
+__all__ = [
+    "DEFAULT_ERROR_BOUND",
+    "Trajectory",
+    "initial_M",
+    "initial_factors",
+    "initial_networks",
+    "median_and_spread",
+    "networks_from_M",
+    "stack_networks",
+    "steps_to_threshold",
+    "sweep",
+    "train",
+]

@@ -27,12 +27,14 @@ NETWORK_STYLE = {
     "direct": {"color": OKABE_ITO["vermillion"], "linestyle": "-"},
     "interneuron": {"color": OKABE_ITO["blue"], "linestyle": "-"},
     "gain": {"color": OKABE_ITO["green"], "linestyle": "-"},
+    "direct, non-local rule": {"color": OKABE_ITO["vermillion"], "linestyle": "--"},
 }
 
 NETWORK_NAME = {
     "direct": "direct recurrence",
     "interneuron": "interneurons",
     "gain": "gain modulation",
+    "direct, non-local rule": "direct, non-local rule",
 }
 
 
@@ -168,3 +170,15 @@ def log_log_slope(x, y) -> float:
     x, y = np.asarray(x, float), np.asarray(y, float)
     return float(np.polyfit(np.log(x), np.log(y), 1)[0])
 
+
+
+__all__ = [
+    "NETWORK_NAME",
+    "NETWORK_STYLE",
+    "OKABE_ITO",
+    "covariance_ellipse",
+    "draw_circuit",
+    "log_log_slope",
+    "network_style",
+    "use_book_style",
+]

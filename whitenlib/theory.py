@@ -27,13 +27,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from whitenlib.validation import check_positive_array, check_unit_interval
+from whitenlib.validation import check_positive_array, check_real, check_unit_interval
 
 
 def _positive(name, v) -> np.ndarray:
-    arr = np.asarray(v, dtype=np.float64)
-    check_positive_array(name, arr)
-    return arr
+    check_positive_array(name, v)
+    return np.asarray(v, dtype=np.float64)
 
 
 def _eps(eps) -> np.ndarray:
@@ -42,6 +41,7 @@ def _eps(eps) -> np.ndarray:
 
 
 def _times(t) -> np.ndarray:
+    check_real("t", t)
     t = np.asarray(t, dtype=np.float64)
     if not np.all(np.isfinite(t)) or np.any(t < 0):
         raise ValueError("t must be finite and non-negative.")
@@ -321,3 +321,74 @@ def interneuron_noise_floor(lam, eta) -> np.ndarray:
     Same parameters and shape as :func:`direct_noise_floor`.
     """
     return _noise_floor(lam, eta, lambda s: s[:, None] + s[None, :])
+
+
+# ---------------------------------------------------------------- balanced chain (chapter 7)
+
+
+def chain_mode_rate(m, lam) -> np.ndarray:
+    """dm/dt = 4 (λ − m²)/√m for a balanced chain that commutes with C, eq. (7.10)."""
+    m, lam = _positive("m", m), _positive("lam", lam)
+    return 4.0 * (lam - m**2) / np.sqrt(m)
+
+
+def chain_time_to_reach(m0, m, lam) -> np.ndarray:
+    """Time for the balanced chain's mode to go from m₀ to m (same side of √λ), eq. (7.11).
+
+    t = ¼ |F(√m₀) − F(√m)| with a = λ^{1/4} and
+    F(s) = (1/2a) ln|(s − a)/(s + a)| + (1/a) arctan(s/a),
+    written as ln and arctan of ratios, without cancellation.
+    """
+    m0, m, lam = _positive("m0", m0), _positive("m", m), _positive("lam", lam)
+    a = lam**0.25
+    s0, s = np.sqrt(m0), np.sqrt(m)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_part = 0.5 * np.log(np.abs((s0 - a) * (s + a) / ((s0 + a) * (s - a))))
+        atan_part = np.arctan(a * (s0 - s) / (a * a + s * s0))
+        t = 0.25 * np.abs(log_part + atan_part) / a
+    return np.where(m == m0, 0.0, t)
+
+
+def chain_convergence_time(m0, lam, eps) -> np.ndarray:
+    """Exact time until |λ/m² − 1| ≤ ε under dm/dt = 4(λ − m²)/√m, from m₀ (eq. (7.11)).
+
+    t(m₀ → m) = ¼ |F(√m₀) − F(√m)| (:func:`chain_time_to_reach`); from above it
+    stays below (π/2 − arctan(√m_e/a) − ½ ln|(√m_e − a)/(√m_e + a)|)/(4a),
+    m_e the band edge, however large m₀ is (:func:`chain_convergence_time_limit`).
+    """
+    m0, lam = _positive("m0", m0), _positive("lam", lam)
+    eps = _eps(eps)
+    m0, lam, eps = np.broadcast_arrays(m0, lam, eps)
+    edge, inside = _band_edge(m0, lam, eps)
+    return np.where(inside, 0.0, chain_time_to_reach(m0, edge, lam))
+
+
+def chain_convergence_time_limit(lam, eps) -> np.ndarray:
+    """Limit of :func:`chain_convergence_time` as m₀ → ∞: the saturation time, eq. (7.11)."""
+    lam = _positive("lam", lam)
+    eps = _eps(eps)
+    a = lam**0.25
+    s = (lam / (1.0 - eps)) ** 0.25  # √(upper band edge)
+    return (0.5 * np.pi - np.arctan(s / a) - 0.5 * np.log((s - a) / (s + a))) / (4.0 * a)
+
+
+__all__ = [
+    "chain_convergence_time",
+    "chain_convergence_time_limit",
+    "chain_mode_rate",
+    "chain_time_to_reach",
+    "direct_asymptotic_error_bound",
+    "direct_convergence_time",
+    "direct_convergence_time_asymptotic",
+    "direct_mode_rate",
+    "direct_mode_trajectory",
+    "direct_time_to_reach",
+    "interneuron_asymptotic_error_bound",
+    "interneuron_convergence_time",
+    "interneuron_convergence_time_asymptotic",
+    "interneuron_mode_rate",
+    "interneuron_mode_trajectory",
+    "interneuron_time_to_reach",
+    "mode_error",
+    "target_band",
+]

@@ -1,8 +1,13 @@
-"""Input checks shared by the whole library.
+"""Input checks shared by the whole library, one per kind of argument.
 
-Shape checks always run (shapes are static under ``jit``); value checks
-(finite, symmetric, positive definite, full rank) run only where values are
-concrete, i.e. outside ``jit``/``vmap``. Every failure is a ``ValueError``
+* arrays (:func:`as_array`): real numbers only (complex, boolean, text and
+  ``None`` are refused before any cast), finite, of a minimum rank;
+* scalars (:func:`as_scalar`, :func:`check_positive`): one real number;
+* sizes (:func:`check_size`): a whole number ≥ a minimum (``n``, ``k``).
+
+Shape and dtype checks always run (both are static under ``jit``); value
+checks (finite, symmetric, positive definite, full rank) run only where values
+are concrete, i.e. outside ``jit``/``vmap``. Every failure is a ``ValueError``
 that names the argument and says how to fix it.
 """
 
@@ -22,11 +27,40 @@ def is_concrete(a) -> bool:
     return not isinstance(a, jax.core.Tracer)
 
 
-def as_array(name: str, a, *, min_ndim: int = 0) -> jnp.ndarray:
-    """Convert ``a`` to a float64 JAX array; check rank and finiteness."""
-    require_float64()
+def _check_real_dtype(name: str, a, what: str) -> None:
+    """Refuse text, None, booleans and complex numbers before any cast (a cast would hide them)."""
     if isinstance(a, (str, bytes)) or a is None:
-        raise ValueError(f"{name} must be a numeric array, got {type(a).__name__}.")
+        raise ValueError(f"{name} must be a numeric {what}, got {type(a).__name__}.")
+    dtype = getattr(a, "dtype", None)
+    if dtype is None:
+        try:
+            dtype = np.asarray(a).dtype
+        except (TypeError, ValueError):
+            return  # ragged or odd input: the cast below reports it
+    try:
+        kind = np.dtype(dtype).kind
+    except TypeError:
+        raise ValueError(f"{name} must be a numeric {what}, got dtype {dtype}.") from None
+    if kind == "c":
+        raise ValueError(
+            f"{name} must be real, got complex dtype {dtype}: pass the real part "
+            f"(jnp.real) if the imaginary part is round-off."
+        )
+    if kind == "b":
+        raise ValueError(f"{name} must be a real number {what}, got booleans: pass floats.")
+    if kind in "USOV":
+        raise ValueError(f"{name} must be a numeric {what}, got dtype {dtype}.")
+
+
+def check_real(name: str, a) -> None:
+    """``a`` holds real numbers (not text, None, booleans or complex): checked before a cast."""
+    _check_real_dtype(name, a, "array")
+
+
+def as_array(name: str, a, *, min_ndim: int = 0) -> jnp.ndarray:
+    """Convert ``a`` to a float64 JAX array; check dtype (real), rank and finiteness."""
+    require_float64()
+    _check_real_dtype(name, a, "array")
     try:
         arr = jnp.asarray(a, dtype=jnp.float64)
     except (TypeError, ValueError) as err:
@@ -99,18 +133,60 @@ def check_vector(name: str, x: jnp.ndarray, n: int) -> None:
         )
 
 
+def as_scalar(name: str, v) -> float | jax.Array:
+    """One real finite number: a float, or the tracer itself inside ``jit``/``vmap``."""
+    _check_real_dtype(name, v, "scalar")
+    if not is_concrete(v):
+        if jnp.ndim(v) != 0:
+            raise ValueError(f"{name} must be a scalar, got shape {jnp.shape(v)}.")
+        return v
+    val = np.asarray(v, dtype=float)
+    if val.ndim != 0:
+        raise ValueError(f"{name} must be a scalar, got shape {val.shape}.")
+    if not np.isfinite(val):
+        raise ValueError(f"{name} must be a finite number, got {float(val)}.")
+    return float(val)
+
+
 def check_positive(name: str, v) -> None:
-    """A positive finite scalar (checked when concrete)."""
-    if is_concrete(v):
+    """A positive finite scalar (values checked when concrete)."""
+    _check_real_dtype(name, v, "scalar")
+    if not is_concrete(v):
+        if jnp.ndim(v) != 0:
+            raise ValueError(f"{name} must be a scalar, got shape {jnp.shape(v)}.")
+        return
+    val = np.asarray(v, dtype=float)
+    if val.ndim != 0:
+        raise ValueError(f"{name} must be a scalar, got shape {val.shape}.")
+    if not np.isfinite(val) or val <= 0:
+        raise ValueError(f"{name} must be a positive finite number, got {float(val)}.")
+
+
+def check_size(name: str, v, minimum: int = 1) -> int:
+    """A whole number ≥ ``minimum`` (a size such as n or k); returns it as an ``int``.
+
+    Text, booleans, fractions (2.5) and negative numbers are refused; an
+    integral float (2.0) is accepted.
+    """
+    what = "a positive integer" if minimum == 1 else f"a whole number >= {minimum}"
+    if isinstance(v, (bool, np.bool_, str, bytes)) or v is None:
+        raise ValueError(f"{name} must be {what}, got {v!r}.")
+    if not is_concrete(v):
+        raise ValueError(f"{name} must be a Python integer (a static size), not a traced value.")
+    try:
         val = np.asarray(v)
-        if val.ndim != 0:
-            raise ValueError(f"{name} must be a scalar, got shape {val.shape}.")
-        if not np.isfinite(val) or val <= 0:
-            raise ValueError(f"{name} must be a positive finite number, got {float(val)}.")
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be {what}, got {v!r}.") from None
+    if val.ndim != 0 or val.dtype.kind not in "iuf":
+        raise ValueError(f"{name} must be {what}, got {v!r}.")
+    if not np.isfinite(val) or float(val) != int(val) or int(val) < minimum:
+        raise ValueError(f"{name} must be {what}, got {v!r}.")
+    return int(val)
 
 
 def check_unit_interval(name: str, v) -> None:
     """All values strictly inside (0, 1) (checked when concrete)."""
+    _check_real_dtype(name, v, "value")
     if is_concrete(v):
         val = np.asarray(v, dtype=float)
         if not np.all(np.isfinite(val)) or np.any(val <= 0) or np.any(val >= 1):
@@ -119,7 +195,25 @@ def check_unit_interval(name: str, v) -> None:
 
 def check_positive_array(name: str, v) -> None:
     """All values positive and finite (checked when concrete)."""
+    _check_real_dtype(name, v, "array")
     if is_concrete(v):
         val = np.asarray(v, dtype=float)
         if not np.all(np.isfinite(val)) or np.any(val <= 0):
             raise ValueError(f"{name} must contain positive finite numbers only, got {val}.")
+
+
+__all__ = [
+    "SYMMETRY_RTOL",
+    "as_array",
+    "as_scalar",
+    "check_full_row_rank",
+    "check_positive",
+    "check_positive_array",
+    "check_real",
+    "check_size",
+    "check_spd",
+    "check_square",
+    "check_unit_interval",
+    "check_vector",
+    "is_concrete",
+]

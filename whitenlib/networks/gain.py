@@ -23,24 +23,25 @@ n(n + 1)/2-dimensional space of symmetric matrices, so k ≥ n(n + 1)/2; with
 fewer, the fixed point only sets the output variance along each frame
 direction to one (chapter 9).
 
-The class shares the interface of :mod:`whitenlib.networks` (``weights`` is
-g; the frame W is carried as a second pytree child and never learns).
+The class implements :class:`~whitenlib.networks.base.AbstractNetwork`
+(``weights`` is g; the frame W is a second leaf and never learns). M is
+affine, not homogeneous, in g: ``weights_degree`` is None.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import partial
 from itertools import combinations
+from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from whitenlib.linalg import symmetrize
-from whitenlib.networks import DirectNetwork, _Network, _check_covariance
+from whitenlib.networks.base import AbstractNetwork, check_covariance
 from whitenlib.objective import _objective, _output_covariance
-from whitenlib.validation import as_array, check_spd, is_concrete
+from whitenlib.validation import as_array, check_size, check_spd, is_concrete
 
 #: tolerance on the unit norm of the frame's columns
 UNIT_NORM_ATOL = 1e-8
@@ -48,7 +49,8 @@ UNIT_NORM_ATOL = 1e-8
 
 def n_symmetric(n: int) -> int:
     """Dimension n(n + 1)/2 of the space of symmetric n × n matrices: the gains needed to whiten."""
-    return int(n) * (int(n) + 1) // 2
+    n = check_size("n", n)
+    return n * (n + 1) // 2
 
 
 def _check_frame(w) -> jnp.ndarray:
@@ -123,9 +125,7 @@ def _newton_minimise(w, g0, c, active, iters):
     return jax.lax.fori_loop(0, iters, newton_step, g0)
 
 
-@jax.tree_util.register_pytree_node_class
-@dataclass(frozen=True, init=False, eq=False)
-class GainNetwork(_Network):
+class GainNetwork(AbstractNetwork):
     """n primary neurons, k interneurons: fixed unit-norm frame W (n, k), learned gains g (k,).
 
     Parameters
@@ -143,9 +143,11 @@ class GainNetwork(_Network):
     W : (n, k) the fixed frame
     """
 
-    weights: jnp.ndarray
-    W: jnp.ndarray
-    label = "gain"
+    weights: jax.Array
+    W: jax.Array
+    label: ClassVar[str] = "gain"
+    weights_degree: ClassVar[None] = None
+    weights_are_factor: ClassVar[bool] = False
 
     def __init__(self, W, g):
         w = _check_frame(W)
@@ -164,23 +166,8 @@ class GainNetwork(_Network):
                     "the circuit then has no stable equilibrium. Raise the most negative gains "
                     "(g = 0 gives M = I)."
                 )
-        object.__setattr__(self, "weights", gains)
-        object.__setattr__(self, "W", w)
-
-    # pytree protocol: rebuilds skip validation
-    def tree_flatten(self):
-        return (self.weights, self.W), None
-
-    @classmethod
-    def tree_unflatten(cls, aux, children):
-        obj = object.__new__(cls)
-        object.__setattr__(obj, "weights", children[0])
-        object.__setattr__(obj, "W", children[1])
-        return obj
-
-    def with_weights(self, weights) -> "GainNetwork":
-        """The same frame with new gains (no validation: used inside jitted code)."""
-        return self.tree_unflatten(None, (weights, self.W))
+        self.weights = gains
+        self.W = w
 
     # ------------------------------------------------------------ construction
 
@@ -196,12 +183,8 @@ class GainNetwork(_Network):
         Its first n(n + 1)/2 vectors have outer products that form a basis
         of the symmetric matrices.
         """
-        n = int(n)
-        if n < 1:
-            raise ValueError(f"n must be a positive integer, got {n}.")
-        k = n_symmetric(n) if k is None else int(k)
-        if k < 1:
-            raise ValueError(f"k must be a positive integer (number of interneurons), got {k}.")
+        n = check_size("n", n)
+        k = n_symmetric(n) if k is None else check_size("k", k)
         if key is not None:
             a = jax.random.normal(key, (n, k), dtype=jnp.float64)
             return a / jnp.linalg.norm(a, axis=0, keepdims=True)
@@ -217,7 +200,7 @@ class GainNetwork(_Network):
         return jnp.asarray(w)
 
     @classmethod
-    def from_M(cls, M, k: int | None = None, key: jax.Array | None = None) -> "GainNetwork":
+    def from_M(cls, M, k: int | None = None, key: jax.Array | None = None) -> GainNetwork:
         """The gain network whose effective matrix I + W diag(g) Wᵀ equals M.
 
         The frame is :meth:`frame` (n, k, key); the gains solve the linear
@@ -270,9 +253,6 @@ class GainNetwork(_Network):
         """Effective recurrent matrix M = I + W diag(g) Wᵀ, eq. (9.2), shape (..., n, n)."""
         return _effective_M(self.W, self.weights)
 
-    def _respond(self, x):
-        return DirectNetwork.tree_unflatten(None, (self.M,))._respond(x)
-
     def respond_interneurons(self, x) -> jnp.ndarray:
         """Equilibrium interneuron activity z̄ = Wᵀ ȳ (before the gains).
 
@@ -280,20 +260,20 @@ class GainNetwork(_Network):
         """
         return self.respond(x) @ self.W
 
-    def _step(self, x, eta):
+    def _update(self, x, eta):
         # gain rule (chapter 9 algorithm): g ← g + η (z ∘ z − 1), z = Wᵀ y, y = M⁻¹ x
         y = self._respond(x)
         z = jnp.einsum("...n,...nk->...k", y, self.W)
         return self.with_weights(self.weights + eta * (z * z - 1.0))
 
-    def _flow(self, c):
+    def _mean_flow(self, c):
         # eq. (9.4): dg/dt = diag(Wᵀ M⁻¹CM⁻¹ W) − 1 = −∇_g f
         cyy = _output_covariance(self.M, c)
         return jnp.einsum("...ik,...ij,...jk->...k", self.W, cyy, self.W) - 1.0
 
     def objective_of_gains(self, g, C) -> jnp.ndarray:
         """f(M(g)) = Tr(M⁻¹C + M) as a function of gains g (k,) with this frame, eq. (9.2)."""
-        c = _check_covariance(C, self.n)
+        c = check_covariance(C, self.n)
         return _objective(_effective_M(self.W, jnp.asarray(g, dtype=jnp.float64)), c)
 
     def hessian(self, C) -> jnp.ndarray:
@@ -304,9 +284,9 @@ class GainNetwork(_Network):
         network, and 2/(largest eigenvalue) is the largest stable learning
         rate of the averaged update there.
         """
-        return _gain_hessian(self.W, self.weights, _check_covariance(C, self.n))
+        return _gain_hessian(self.W, self.weights, check_covariance(C, self.n))
 
-    def optimal(self, C, *, active=None, iters: int = 40) -> "GainNetwork":
+    def optimal(self, C, *, active=None, iters: int = 40) -> GainNetwork:
         """The network with this frame at the minimiser of f over the gains (damped Newton).
 
         f(M(g)) is convex in g (M is affine in g), so the minimiser is the fixed
@@ -321,18 +301,21 @@ class GainNetwork(_Network):
         ``iters`` Newton steps is halved until M stays positive definite and f
         does not increase.
         """
-        c = _check_covariance(C, self.n)
+        c = check_covariance(C, self.n)
         if self.weights.ndim != 1:
             raise ValueError("optimal needs a single network (gains of shape (k,)), not a batch.")
         if active is None:
             mask = jnp.ones(self.k)
         else:
-            mask = as_array("active", active, min_ndim=1)
+            flags = active if hasattr(active, "dtype") else np.asarray(active)
+            if flags.dtype == bool:  # flags are allowed here: they select, they do not weigh
+                flags = jnp.asarray(flags, dtype=jnp.float64)
+            mask = as_array("active", flags, min_ndim=1)
             if mask.shape != (self.k,):
                 raise ValueError(
                     f"active must have shape ({self.k},) (one flag per gain), got {mask.shape}."
                 )
-        return self.with_weights(_newton_minimise(self.W, self.weights, c, mask, int(iters)))
+        return self.with_weights(_newton_minimise(self.W, self.weights, c, mask, check_size("iters", iters)))
 
     def neural_velocity(self, state, x, tau: float = 1.0, tau_n: float = 1.0):
         """Right-hand side of the fast dynamics (9.1).
