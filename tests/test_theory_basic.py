@@ -69,7 +69,7 @@ def test_mode_trajectory_matches_the_network_flow(Net):
     net = Net.from_M(np.diag(m0))
 
     def euler(_, nt):
-        return nt.with_weights(nt.weights + (t_end / steps) * nt._flow(jnp.asarray(c)))
+        return nt.with_weights(nt.weights + (t_end / steps) * nt.flow(jnp.asarray(c)))
 
     @jax.jit
     def run(net_):

@@ -7,7 +7,7 @@ synapses (chapter 3; time t = η × number of updates):
 * interneuron  (3.2)  dW/dt = (M⁻¹ C M⁻¹ − I) W,   M = W Wᵀ
 * induced on M (3.3)  dM/dt = M⁻¹C + CM⁻¹ − 2M
 
-:func:`integrate_flow` integrates a network's own flow (``net._flow``) on its
+:func:`integrate_flow` integrates a network's own flow (``net.flow``) on its
 flattened weights with SciPy's 8th-order Dormand–Prince method (DOP853),
 tight tolerances and dense output, and locates the first time at which the
 whitening error ‖M⁻¹CM⁻¹ − I‖₂ falls to ε as a root of the event function
@@ -17,7 +17,7 @@ or not, and any number of interneurons k ≥ n.
 The vector field, its Jacobian, the error and their batched versions are
 compiled once per network class (JAX retraces per shape) and take the network
 itself as an argument, so any class with the networks' interface (``weights``,
-``M``, ``with_weights``, ``_flow``, ``error``) integrates the same way; the
+``M``, ``with_weights``, ``flow``, ``error``) integrates the same way; the
 solver itself runs in SciPy.
 
 A stack of R networks (a leading run axis on every array, as built by
@@ -45,6 +45,7 @@ import optimistix as optx
 from scipy.integrate import solve_ivp
 
 from whitenlib.linalg import symmetrize
+from whitenlib.networks.base import AbstractNetwork
 from whitenlib.validation import as_array, check_positive, check_spd, check_unit_interval
 
 #: default tolerances of the ODE solver (relative, absolute)
@@ -80,7 +81,7 @@ def _kernels(Net) -> dict[str, Callable]:
         return net.with_weights(jnp.reshape(y, net.weights.shape))
 
     def field_(net, y, c):
-        return jnp.ravel(net_of(net, y)._flow(c))
+        return jnp.ravel(net_of(net, y).flow(c))
 
     def error_(net, y, c):
         return net_of(net, y).error(c)
@@ -101,7 +102,7 @@ def _kernels(Net) -> dict[str, Callable]:
 
 
 def _check_net_and_C(net, C):
-    if not hasattr(net, "_flow") or not hasattr(net, "with_weights"):
+    if not isinstance(net, AbstractNetwork) or not hasattr(net, "with_weights"):
         raise ValueError(
             f"net must be a whitenlib network (DirectNetwork or InterneuronNetwork), "
             f"got {type(net).__name__}."
@@ -481,7 +482,7 @@ def _solve_one(net, c, eps, t_max, *, method, rtol, atol, max_steps, event):
         return net.with_weights(jnp.reshape(y, shape))
 
     def field(t, y, args):
-        return jnp.ravel(at(y)._flow(c))
+        return jnp.ravel(at(y).flow(c))
 
     def gap(t, y, args, **kwargs):
         # error − ε, with the error ‖M⁻¹CM⁻¹ − I‖₂ = max |eigenvalue| (eq. 1.7): Lipschitz in
@@ -521,7 +522,7 @@ def _run_sharding():
 
 def _check_stack(nets, C, eps, t_max):
     """Validate a stack, its covariance(s), ε and t_max; return arrays with a run axis."""
-    if not hasattr(nets, "_flow") or not hasattr(nets, "with_weights"):
+    if not isinstance(nets, AbstractNetwork) or not hasattr(nets, "with_weights"):
         raise ValueError(
             f"net must be a whitenlib network or a stack of them, got {type(nets).__name__}."
         )
@@ -684,18 +685,18 @@ def convergence_time(net, C, eps, t_max: float | None = None, **solver):
 def scale_network(net, gamma: float):
     """The same network with its effective matrix scaled, M ↦ γ M (W ↦ √γ W for interneurons).
 
-    The degree p of M in the weights (1 for M itself, 2 for W Wᵀ) is read off
-    the network, so any network class whose M is homogeneous in its weights works.
+    The degree p of M in the weights (1 for M itself, 2 for W Wᵀ) is the class's
+    declared ``weights_degree``; a class whose M is not homogeneous in its weights
+    (``weights_degree = None``) cannot be scaled this way.
     """
     check_positive("gamma", gamma)
-    w = np.asarray(net.weights)
-    m1, m2 = np.asarray(net.M), np.asarray(net.with_weights(jnp.asarray(2.0 * w)).M)
-    p = round(math.log2(np.trace(m2) / np.trace(m1)))
-    if p < 1 or not np.allclose(m2, 2.0**p * m1, rtol=1e-12, atol=0):
+    p = type(net).weights_degree
+    if p is None:
         raise ValueError(
             f"{type(net).__name__}'s M is not a power of its weights; scale its initial "
             f"weights directly instead of using scale_network."
         )
+    w = np.asarray(net.weights)
     return net.with_weights(jnp.asarray(w * float(gamma) ** (1.0 / p)))
 
 

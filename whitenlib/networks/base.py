@@ -215,14 +215,6 @@ class AbstractNetwork(eqx.Module):
         """Objective f(M) = Tr(M⁻¹C + M) at this network's M, eq. (1.3)."""
         return _objective(self.M, check_covariance(C, self.n))
 
-    # TODO(remove after the merge): old private names, still called by whitenlib.flows;
-    # use flow/step (checked, jit-safe) everywhere else.
-    def _flow(self, c):
-        return self._mean_flow(c)
-
-    def _step(self, x, eta):
-        return self._update(x, eta)
-
 
 __all__ = [
     "AbstractNetwork",
