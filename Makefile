@@ -70,3 +70,12 @@ check-notebooks: $(STAMP)
 
 clean:
 	rm -rf _build
+
+## lab: JupyterLab (installed from requirements.lock) on the chapters: jupytext opens each
+## book/*.md as a notebook and saves edits back to the .md (no .ipynb is written)
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
+.PHONY: lab
+lab: $(STAMP)
+	mkdir -p $(dir $(LAB_SETTINGS))
+	printf '%s\n' '{"@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"markdown": "Jupytext Notebook"}}}' > $(LAB_SETTINGS)
+	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) $(if $(filter 0,$(shell id -u)),--allow-root) book/

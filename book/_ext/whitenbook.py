@@ -235,7 +235,12 @@ def seed_student_cache(app: Sphinx) -> None:
     A notebook is reused only if it is newer than its source and than the library, and
     jupyter-cache matches it to the page by its code cells; anything else executes.
     """
-    if app.config.whitenbook_edition != "student":
+    # The PDF (`make pdf`, LaTeX builder) reuses the outputs the same way when the book
+    # would otherwise execute every chapter again (a build with a shared cache reuses that).
+    pdf = app.builder.format == "latex" and app.config.nb_execution_mode == "force"
+    if pdf:
+        app.config.nb_execution_mode = "cache"
+    if app.config.whitenbook_edition != "student" and not pdf:
         return
     from jupyter_cache import get_cache
     from jupyter_cache.base import CacheBundleIn
@@ -244,7 +249,7 @@ def seed_student_cache(app: Sphinx) -> None:
     if not executed.is_dir():
         return
     library = max((p.stat().st_mtime for p in Path(app.srcdir, "whitenlib").glob("*.py")), default=0)
-    cache = get_cache(str(Path(app.outdir).parent / ".jupyter_cache"))
+    cache = get_cache(str(app.config.nb_execution_cache_path or Path(app.outdir).parent / ".jupyter_cache"))
     seeded = 0
     for path in executed.rglob("*.ipynb"):
         source = Path(app.srcdir, path.relative_to(executed)).with_suffix(".md")
@@ -266,7 +271,7 @@ def seed_student_cache(app: Sphinx) -> None:
                     code[-1].outputs.append(nbformat.from_dict(output))
         cache.cache_notebook_bundle(CacheBundleIn(nb, str(source)), check_validity=False, overwrite=True)
         seeded += 1
-    LOGGER.info(f"[whitenbook] student edition reuses {seeded} executed notebooks")
+    LOGGER.info(f"[whitenbook] {'the PDF' if pdf else 'student edition'} reuses {seeded} executed notebooks")
 
 
 class _HiddenSolutionStart(nodes.Element):
