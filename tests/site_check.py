@@ -369,7 +369,13 @@ CLIPPED = """
     const r = el.getBoundingClientRect();
     for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
       const ox = getComputedStyle(p).overflowX;
-      if (ox === 'auto' || ox === 'scroll') break;        // scrolls: nothing is lost
+      if (ox === 'auto' || ox === 'scroll') {              // scrolls: half of it hidden at first
+        if (p.scrollWidth > p.clientWidth + 1) {
+          out.push(`<${el.tagName.toLowerCase()}> "${el.textContent.trim().slice(0, 50)}" is wider than `
+                   + `the page by ${p.scrollWidth - p.clientWidth} px (cut, scrolls sideways)`);
+        }
+        break;
+      }
       if (ox === 'hidden' || ox === 'clip') {
         const q = p.getBoundingClientRect();
         if (r.left < q.left - 1 || r.right > q.right + 1) {
