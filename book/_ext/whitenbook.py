@@ -13,6 +13,8 @@
   (``solution-start`` … ``solution-end``, code cells included) from the pages and
   the notebooks, and reuses the outputs of the last full build instead of executing
   every chapter again.
+- **The PDF.** ``make pdf`` (LaTeX builder) reuses the executed outputs like the student
+  edition, and references to another chapter's exercise get their number.
 - **The API reference.** The ``whitenlib-api`` directive documents the modules it
   lists, one per line, and warns about public modules it does not list. Each chapter
   ends with links to the library functions its code cells call (``wl.<name>``).
