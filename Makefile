@@ -88,3 +88,34 @@ check-notebooks: $(STAMP)
 
 clean:
 	rm -rf _build
+
+## lab: JupyterLab (installed from requirements.lock) on the chapters: jupytext opens each
+## book/*.md as a notebook and saves edits back to the .md (no .ipynb is written)
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
+.PHONY: lab
+lab: $(STAMP)
+	mkdir -p $(dir $(LAB_SETTINGS))
+	printf '%s\n' '{"@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"markdown": "Jupytext Notebook"}}}' > $(LAB_SETTINGS)
+	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) $(if $(filter 0,$(shell id -u)),--allow-root) book/
+
+## pdf: the whole book as one PDF through Jupyter Book's LaTeX builder (xelatex), reusing the
+## outputs of `make book` when they are newer than the chapters: _build/latex/book.pdf, and the
+## student edition (exercises, no solutions): _build/student/latex/book.pdf. Installs the TeX it
+## needs from Debian's packages when missing, then checks both (no "??", numbered chapters, ...).
+TEX_PACKAGES := latexmk texlive-latex-extra texlive-fonts-recommended texlive-xetex \
+	texlive-plain-generic tex-gyre fonts-freefont-otf poppler-utils
+.PHONY: pdf pdf-student tex
+tex:
+	(command -v latexmk && command -v xelatex && command -v pdftotext) > /dev/null || \
+	($(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
+	 --no-install-recommends $(TEX_PACKAGES) > /dev/null)
+
+pdf: $(STAMP) tex
+	$(BIN)/jupyter-book build . --builder pdflatex -n --keep-going
+	$(BIN)/python tests/pdf_check.py _build/latex/book.pdf
+	$(MAKE) pdf-student
+
+pdf-student: $(STAMP) tex
+	WHITENBOOK_EDITION=student $(BIN)/jupyter-book build . --builder pdflatex -n --keep-going --path-output _build/student
+	rm -rf _build/student/latex && mv _build/student/_build/latex _build/student/latex
+	$(BIN)/python tests/pdf_check.py _build/student/latex/book.pdf --student

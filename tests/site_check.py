@@ -12,7 +12,12 @@ with every request that leaves localhost blocked, so the site must work offline:
 - every notebook page offers its ``.ipynb`` download, a valid notebook whose first cell
   installs the library on Colab only;
 - the search page finds "interneuron";
-- no page logs a console error or throws.
+- no page logs a console error or throws, and no request fails (the favicon included);
+- no page shows a file-system path or a Python traceback;
+- at 390 px (a phone) nothing scrolls sideways (wide maths and tables scroll in their own box),
+  and on the desktop no table or caption is clipped;
+- the menu (☰) and contents toggles open the chapter list and the page's contents on a phone,
+  and the menu toggle hides and shows the chapter list on the desktop.
 
 A screenshot of each page goes to ``_build/screenshots/<page>.png``. The student edition
 (``_build/student/html``), when given, must contain the exercises and none of the solutions.
@@ -29,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -241,6 +247,10 @@ def check_browser(site: Path, pages: list[str], screenshots: Path, errors: list[
         page.on("console", lambda m: messages.append(f"console.{m.type}: {m.text}")
                 if m.type == "error" else None)
         page.on("pageerror", lambda e: messages.append(f"page error: {e}"))
+        watch_requests(page, messages)
+        phone = context.new_page()
+        phone.set_viewport_size(PHONE)
+        watch_requests(phone, messages)
 
         for name in pages:
             messages.clear()
@@ -286,6 +296,10 @@ def check_browser(site: Path, pages: list[str], screenshots: Path, errors: list[
                 for nb_url in sorted(local):
                     stats["notebooks"] += 1
                     check_notebook(nb_url, name, errors)
+            check_page_text(page, name, errors)
+            check_favicon(page, name, errors)
+            check_clipping(page, name, errors)
+            stats["phone_pages"] = stats.get("phone_pages", 0) + check_phone_layout(phone, url, name, errors)
             errors.extend(f"{name}: {m}" for m in messages)
             errors.extend(f"{name}: request off localhost blocked: {u}" for u in blocked)
             shot = screenshots / f"{name}.png"
@@ -305,8 +319,187 @@ def check_browser(site: Path, pages: list[str], screenshots: Path, errors: list[
             errors.append(f"search: no result for {SEARCH_TERM!r}")
         errors.extend(f"search: {m}" for m in messages)
         page.screenshot(path=str(screenshots / "search.png"), full_page=True)
+        messages.clear()
+        stats["toggles"] = check_toggles(context, server.base + TOGGLE_PAGE + ".html", errors)
+        errors.extend(f"toggles: {m}" for m in messages)
         context.close()
     return stats
+
+
+# ------------------------------------------------------------------ what a reader must never meet
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+TOGGLE_PAGE = "book/04_acceleration"  # a chapter with a page table of contents
+# Text no page may show: where the book was built, or a Python traceback.
+FORBIDDEN_TEXT = [
+    (re.compile(r"Traceback \(most recent call last\)|Cell In\[\d+\], line \d+|\w+Error\s+Traceback"),
+     "a Python traceback"),
+    (re.compile(r"\x1b\[[\d;]*m"), "terminal colour codes"),
+    (re.compile(r"(?<![\w.:/~-])/(?:work|home|root|tmp|usr|opt|var|mnt|srv|Users)/[\w.-]+"),
+     "a file-system path"),
+    (re.compile(r"site-packages|\b[A-Z]:\\[\w.-]"), "a file-system path"),
+]
+
+PAGE_TEXT = """
+() => [document.body.innerText,
+       ...Array.from(document.querySelectorAll('.cell_output, pre, details')).map(e => e.textContent)]
+      .join('\\n')
+"""
+
+# Elements sticking out to the right of the window that are not inside a box that scrolls (or
+# clips) on its own: what makes a page scroll sideways. The innermost ones are named.
+OVERFLOW = """
+() => {
+  const doc = document.documentElement, width = doc.clientWidth;
+  const overflow = doc.scrollWidth - width;
+  if (overflow <= 0) return {overflow: 0, culprits: []};
+  const sticking = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 || r.right <= width + 1) continue;
+    let p = el.parentElement, contained = false;
+    for (; p && p !== document.body; p = p.parentElement) {
+      if (getComputedStyle(p).overflowX !== 'visible') { contained = true; break; }
+    }
+    if (!contained) sticking.push(el);
+  }
+  const innermost = sticking.filter(el => !sticking.some(o => o !== el && el.contains(o)));
+  return {overflow, culprits: innermost.slice(0, 4).map(el =>
+    `<${el.tagName.toLowerCase()}${el.className && typeof el.className === 'string' ? ' class="' + el.className + '"' : ''}>`
+    + ` "${(el.textContent || '').trim().slice(0, 50)}" (${Math.round(el.getBoundingClientRect().right - width)} px)`)};
+}
+"""
+
+# Tables and their captions on the desktop: cut off by a box that hides what overflows.
+CLIPPED = """
+() => {
+  const out = [];
+  for (const el of document.querySelectorAll('article table, article caption, article .caption')) {
+    const r = el.getBoundingClientRect();
+    for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+      const ox = getComputedStyle(p).overflowX;
+      if (ox === 'auto' || ox === 'scroll') {              // scrolls: half of it hidden at first
+        if (p.scrollWidth > p.clientWidth + 1) {
+          out.push(`<${el.tagName.toLowerCase()}> "${el.textContent.trim().slice(0, 50)}" is wider than `
+                   + `the page by ${p.scrollWidth - p.clientWidth} px (cut, scrolls sideways)`);
+        }
+        break;
+      }
+      if (ox === 'hidden' || ox === 'clip') {
+        const q = p.getBoundingClientRect();
+        if (r.left < q.left - 1 || r.right > q.right + 1) {
+          out.push(`<${el.tagName.toLowerCase()}> "${el.textContent.trim().slice(0, 50)}" cut by `
+                   + `${Math.round(Math.max(q.left - r.left, r.right - q.right))} px`);
+        }
+        break;
+      }
+    }
+  }
+  return out;
+}
+"""
+
+
+def watch_requests(page, messages: list[str]) -> None:
+    """Every request that fails or answers with an error status is a finding."""
+    page.on("requestfailed", lambda r: messages.append(f"request failed: {r.url} ({r.failure})")
+            if "ERR_ABORTED" not in (r.failure or "") or r.url.startswith("http://127.0.0.1") else None)
+    page.on("response", lambda r: messages.append(f"request failed: {r.url} (HTTP {r.status})")
+            if r.status >= 400 else None)
+
+
+def check_page_text(page, name: str, errors: list[str]) -> None:
+    text = page.evaluate(PAGE_TEXT)
+    for pattern, what in FORBIDDEN_TEXT:
+        match = pattern.search(text)
+        if match:
+            start = max(match.start() - 40, 0)
+            context = " ".join(text[start:match.end() + 40].split())
+            errors.append(f"{name}: the page shows {what}: ...{context}...")
+
+
+def check_favicon(page, name: str, errors: list[str]) -> None:
+    """The page names a favicon and it loads (browsers ask for /favicon.ico otherwise)."""
+    href = page.evaluate("() => document.querySelector('link[rel~=\"icon\"]')?.href || ''")
+    if not href:
+        errors.append(f"{name}: no favicon (<link rel=icon>)")
+        return
+    try:
+        response = page.request.get(href, timeout=PAGE_TIMEOUT_MS)
+        status = response.status
+        body = response.body()
+    except Exception as exc:  # noqa: BLE001 - the finding
+        status, body = str(exc), b""
+    if status != 200 or not body:
+        errors.append(f"{name}: the favicon {href} does not load ({status})")
+
+
+def check_clipping(page, name: str, errors: list[str]) -> None:
+    errors.extend(f"{name}: on the desktop {c}" for c in page.evaluate(CLIPPED))
+
+
+def check_phone_layout(phone, url: str, name: str, errors: list[str]) -> int:
+    """At 390 px nothing scrolls sideways. Returns 1 when the page was checked."""
+    phone.goto(url, wait_until="load", timeout=PAGE_TIMEOUT_MS)
+    phone.evaluate("async () => { if (window.MathJax?.startup?.promise) await MathJax.startup.promise; }")
+    info = phone.evaluate(OVERFLOW)
+    if info["overflow"] > 0:
+        errors.append(f"{name}: at {PHONE['width']} px the page scrolls sideways by {info['overflow']} px: "
+                      + "; ".join(info["culprits"]))
+    return 1
+
+
+def _dialog_shows_links(page, dialog: str) -> bool:
+    try:
+        page.wait_for_function(f"() => document.querySelector('{dialog}')?.open === true", timeout=5000)
+    except Exception:  # noqa: BLE001 - the dialog did not open
+        return False
+    return page.locator(f"{dialog} a[href]").first.is_visible()
+
+
+def check_toggles(context, url: str, errors: list[str]) -> int:
+    """Click the menu and contents toggles a reader sees, on a phone and on the desktop."""
+    page = context.new_page()
+    checked = 0
+    try:
+        page.set_viewport_size(PHONE)
+        page.goto(url, wait_until="load", timeout=PAGE_TIMEOUT_MS)
+        for toggle, dialog, what in ((".primary-toggle", "#pst-primary-sidebar-modal", "chapter list"),
+                                     (".secondary-toggle", "#pst-secondary-sidebar-modal", "page contents")):
+            button = page.locator(f"{toggle}:visible").first
+            if button.count() == 0:
+                errors.append(f"toggles: no visible {toggle} button at {PHONE['width']} px")
+                continue
+            button.click()
+            checked += 1
+            if not _dialog_shows_links(page, dialog):
+                errors.append(f"toggles: at {PHONE['width']} px the {toggle} button does not open the {what}")
+            page.keyboard.press("Escape")
+            page.wait_for_function(f"() => !document.querySelector('{dialog}')?.open", timeout=5000)
+
+        page.set_viewport_size(DESKTOP)
+        page.goto(url, wait_until="load", timeout=PAGE_TIMEOUT_MS)
+        sidebar = page.locator("#pst-primary-sidebar")
+        button = page.locator(".primary-toggle:visible").first
+        if button.count() == 0 or not sidebar.is_visible():
+            errors.append(f"toggles: at {DESKTOP['width']} px no visible menu toggle or no chapter list")
+            return checked
+        for expect_visible in (False, True):
+            button.click()
+            checked += 1
+            try:
+                page.wait_for_function(
+                    "v => { const s = document.querySelector('#pst-primary-sidebar');"
+                    " return (getComputedStyle(s).visibility !== 'hidden') === v; }",
+                    arg=expect_visible, timeout=5000)
+            except Exception:  # noqa: BLE001 - reported
+                errors.append(f"toggles: at {DESKTOP['width']} px the menu toggle does not "
+                              f"{'show' if expect_visible else 'hide'} the chapter list")
+                break
+    finally:
+        page.close()
+    return checked
 
 
 def is_notebook_page(site: Path, name: str) -> bool:

@@ -10,6 +10,7 @@
 - **Code links inside exercises.** sphinx-codeautolink pops a title for every section it
   leaves; sphinx-exercise's bodies are sections without one.
 - **A clean browser console**: the theme's inline scripts kept once, a default colour mode.
+- **The PDF.** References to another chapter's exercise get their number in LaTeX.
 """
 
 from __future__ import annotations
@@ -231,6 +232,36 @@ def codeautolink_titleless_sections() -> None:
     CodeBlockAnalyser.visit_section = visit_section
 
 
+def fix_latex_exercise_refs(app: Sphinx, exception) -> None:
+    """The PDF: references to an exercise of another chapter resolve, by their number.
+
+    sphinx-exercise labels an exercise ``exercise:<label>`` in LaTeX and numbers the
+    references within its own chapter, but a reference from another chapter points at
+    ``<docname>:<label>``, which LaTeX never defines ("Exercise ??"). Point it at the
+    exercise and write the number the same .tex gives that exercise elsewhere.
+    """
+    if exception is not None or app.builder.format != "latex":
+        return
+    for tex in Path(app.outdir).glob("*.tex"):
+        text = tex.read_text(encoding="utf-8")
+        labels = set(re.findall(r"\\label\{exercise:([^}]+)\}", text))
+        if not labels:
+            continue
+        target = r"\\hyperref\[\\detokenize\{[^}]*:(" + "|".join(map(re.escape, labels)) + r")\}\]"
+        numbers = dict(re.findall(target + r"\{\\sphinxcrossref\{(Exercise [\d.]+)\}\}", text))
+        numbers.update(re.findall(r"\\hyperref\[exercise:([^]]+)\]\{(Exercise [\d.]+)\}", text))
+
+        def numbered(match):
+            label = match.group(1)
+            if label not in numbers:
+                return match.group(0)  # left for the PDF check to report
+            return f"\\hyperref[exercise:{label}]{{{numbers[label]}}}"
+
+        text = re.sub(target + r"\{Exercise \\ref\{\\detokenize\{[^}]*\}\}\}", numbered, text)
+        text = re.sub(target, lambda m: f"\\hyperref[exercise:{m.group(1)}]", text)
+        tex.write_text(text, encoding="utf-8")
+
+
 def setup(app: Sphinx) -> dict:
     app.add_config_value("whitenbook_edition", "full", "env")
     app.add_config_value("whitenbook_pages_branch", "gh-pages", "html")
@@ -238,6 +269,7 @@ def setup(app: Sphinx) -> dict:
     app.connect("html-page-context", offer_notebook, priority=500)
     app.connect("html-page-context", fix_page, priority=900)
     app.connect("build-finished", write_notebooks)
+    app.connect("build-finished", fix_latex_exercise_refs)
     app.connect("doctree-resolved", check_no_solutions)
     app.add_node(HiddenSolutionStart)
     app.add_directive("solution-start", HiddenAwareSolutionStart, override=True)
