@@ -263,3 +263,153 @@ def interneuron_asymptotic_error_bound(m0, lam, eps) -> np.ndarray:
     g2 = (m0 / np.sqrt(lam)) ** 2
     with np.errstate(divide="ignore"):
         return 0.25 * (1.0 / (g2 - 1.0) + eps / (1.0 - eps))
+
+
+# ------------------------------------------- every initialization (non-commuting)
+#
+# Bounds on the convergence time T_ε(M₀) of the matrix flows from any SPD M₀
+# (chapter 4, "Every start, not only the commuting one"; proofs in the
+# appendix). Notation: c_min, c_max the extreme eigenvalues of C, R = C^{1/2},
+# Λ₀ = λ_max(M₀), V(M) = f(M) − f(R) = Tr(M⁻¹(M − R)²) the objective gap, and
+# η = 1 − (1 + ε)^{-1/2}: ‖M − R‖₂ ≤ η √c_min implies error ≤ ε (lemma
+# lem-error-from-distance). Each function takes one M₀ (n, n) or a stack
+# (..., n, n) with C (n, n) or (..., n, n), and returns float64 of shape (...).
+
+
+def _spd_stack(name, a) -> np.ndarray:
+    a = np.asarray(a, dtype=np.float64)
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
+        raise ValueError(f"{name} must be a square matrix (n, n) or a stack (..., n, n), got shape {a.shape}.")
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} must be finite (no NaN or inf).")
+    if not np.allclose(a, np.swapaxes(a, -1, -2), rtol=1e-10, atol=1e-12 * np.max(np.abs(a))):
+        raise ValueError(f"{name} must be symmetric; symmetrize it, e.g. (A + A.T) / 2.")
+    a = 0.5 * (a + np.swapaxes(a, -1, -2))
+    if np.any(np.linalg.eigvalsh(a)[..., 0] <= 0):
+        raise ValueError(f"{name} must be positive definite (all eigenvalues > 0).")
+    return a
+
+
+def _pair(M0, C):
+    m, c = _spd_stack("M0", M0), _spd_stack("C", C)
+    if m.shape[-1] != c.shape[-1]:
+        raise ValueError(f"M0 and C must have the same size n, got {m.shape} and {c.shape}.")
+    return m, c
+
+
+def _sqrt_psd(a):
+    lam, q = np.linalg.eigh(a)
+    return (q * np.sqrt(np.maximum(lam, 0.0))[..., None, :]) @ np.swapaxes(q, -1, -2)
+
+
+def objective_gap(M, C) -> np.ndarray:
+    """V(M) = f(M) − f(C^{1/2}) = Tr(M⁻¹(M − C^{1/2})²) ≥ 0, eq. (4.7).
+
+    The Lyapunov function of both flows, written as a sum of squares (no
+    cancellation between f(M) and 2 Tr C^{1/2}). Shapes (..., n, n) -> (...).
+    """
+    m, c = _pair(M, C)
+    d = m - _sqrt_psd(c)
+    return np.einsum("...ij,...ji->...", np.linalg.solve(m, d), d)
+
+
+def error_tolerance_radius(eps) -> np.ndarray:
+    """η = 1 − (1 + ε)^{-1/2}: ‖M − C^{1/2}‖₂ ≤ η √c_min implies error ≤ ε (lemma 4.2)."""
+    eps = _eps(eps)
+    return 1.0 - 1.0 / np.sqrt(1.0 + eps)
+
+
+def local_phase_time(z1, z2) -> np.ndarray:
+    """τ(z₁, z₂): time for ζ' = −ζ (1 + 1/(1 + ζ))² to go from z₁ down to z₂ (0 if z₁ ≤ z₂).
+
+    τ = ¼ ln(z₁/z₂) + ¾ ln((z₁ + 2)/(z₂ + 2)) + ½ [1/(z₁ + 2) − 1/(z₂ + 2)],
+    the integral of (1 + z)²/(z (z + 2)²) from z₂ to z₁ (appendix, local phase).
+    """
+    z1, z2 = _positive("z1", z1), _positive("z2", z2)
+    z1 = np.maximum(z1, z2)
+    return (0.25 * np.log(z1 / z2) + 0.75 * np.log((z1 + 2.0) / (z2 + 2.0))
+            + 0.5 * (1.0 / (z1 + 2.0) - 1.0 / (z2 + 2.0)))
+
+
+def _extremes(m, c):
+    lm, lc = np.linalg.eigvalsh(m), np.linalg.eigvalsh(c)
+    return lm[..., 0], lm[..., -1], lc[..., 0], lc[..., -1]
+
+
+def direct_time_lower_bound(M0, C, eps) -> np.ndarray:
+    """T_dir ≥ λ_max(M₀ − C^{1/2}/√(1 − ε)) ≥ λ_max(M₀) − √(c_max/(1 − ε)) (theorem 4.5).
+
+    Clipped at 0. Holds for every SPD M₀: Ṁ ⪰ −I gives M_t ⪰ M₀ − tI, and
+    error ≤ ε forces M ⪯ C^{1/2}/√(1 − ε).
+    """
+    m, c = _pair(M0, C)
+    eps = _eps(eps)
+    gap = m - _sqrt_psd(c) / np.sqrt(1.0 - eps)[..., None, None]
+    return np.maximum(np.linalg.eigvalsh(gap)[..., -1], 0.0)
+
+
+def direct_time_upper_bound(M0, C, eps) -> np.ndarray:
+    """Upper bound on the direct network's convergence time from any SPD M₀ (theorem 4.5).
+
+    With b₁ = √(2 c_max): t₁ = time of dm/dt = c_max/m² − 1 from Λ₀ down to b₁
+    (0 if Λ₀ ≤ b₁), V₁ = V(M₀) min(1, √(c_max/(Λ₀² − c_max))), z₁ = √(b₁ V₁/c_min);
+    T_dir ≤ t₁ + 2 b₁ τ(z₁, η).
+    """
+    m, c = _pair(M0, C)
+    eps = _eps(eps)
+    _, lam_max, c_min, c_max = _extremes(m, c)
+    b1 = np.sqrt(2.0 * c_max)
+    above = lam_max > b1
+    start = np.where(above, lam_max, 2.0 * b1)  # placeholder where unused
+    t1 = np.where(above, direct_time_to_reach(start, b1, c_max), 0.0)
+    shrink = np.where(above, np.sqrt(c_max / np.maximum(lam_max**2 - c_max, c_max)), 1.0)
+    z1 = np.sqrt(b1 * objective_gap(m, c) * shrink / c_min)
+    eta = error_tolerance_radius(eps)
+    return t1 + 2.0 * b1 * local_phase_time(np.maximum(z1, 1e-300), eta)
+
+
+def interneuron_envelopes(M0, C, t):
+    """Bounds on the extreme eigenvalues of M_t along the interneuron flow (lemma 4.3).
+
+    Returns (lo_max², hi_max², lo_min², hi_min²): for every t ≥ 0,
+    c_min + (λ² − c_min) e^{−4t} ≤ λ(M_t)² ≤ c_max + (λ² − c_max) e^{−4t}, with
+    λ = λ_max(M₀) for λ_max(M_t) and λ = λ_min(M₀) for λ_min(M_t).
+    Shapes: M₀ (..., n, n), t (T,) -> each (..., T).
+    """
+    m, c = _pair(M0, C)
+    t = _times(t)
+    lam_min, lam_max, c_min, c_max = (x[..., None] for x in _extremes(m, c))
+    decay = np.exp(-4.0 * t)
+    return (c_min + (lam_max**2 - c_min) * decay, c_max + (lam_max**2 - c_max) * decay,
+            c_min + (lam_min**2 - c_min) * decay, c_max + (lam_min**2 - c_max) * decay)
+
+
+def interneuron_time_lower_bound(M0, C, eps) -> np.ndarray:
+    """T_int ≥ ¼ ln[(λ_max(M₀)² − c_min)/(c_max/(1 − ε) − c_min)], clipped at 0 (theorem 4.6)."""
+    m, c = _pair(M0, C)
+    eps = _eps(eps)
+    _, lam_max, c_min, c_max = _extremes(m, c)
+    ratio = (lam_max**2 - c_min) / (c_max / (1.0 - eps) - c_min)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(ratio > 1.0, 0.25 * np.log(np.maximum(ratio, 1.0)), 0.0)
+
+
+def interneuron_time_upper_bound(M0, C, eps) -> np.ndarray:
+    """Upper bound on the interneuron network's convergence time from any SPD M₀ (theorem 4.6).
+
+    t₁ = ¼ ln max(2, Λ₀²/c_max − 1); at t₁, λ_max² ≤ 2 c_max and λ_min² ≥ c_min/2, so
+    V₁ = min(V(M₀) e^{−2t₁}, √2 Tr C/√c_min + n √(2 c_max) − 2 Tr C^{1/2});
+    z₁ = √(√(2 c_max) V₁/c_min); T_int ≤ t₁ + τ(z₁, η).
+    """
+    m, c = _pair(M0, C)
+    eps = _eps(eps)
+    n = m.shape[-1]
+    _, lam_max, c_min, c_max = _extremes(m, c)
+    t1 = 0.25 * np.log(np.maximum(2.0, lam_max**2 / c_max - 1.0))
+    tr_c = np.trace(c, axis1=-2, axis2=-1)
+    tr_r = np.sum(np.sqrt(np.linalg.eigvalsh(c)), axis=-1)
+    v_env = np.sqrt(2.0) * tr_c / np.sqrt(c_min) + n * np.sqrt(2.0 * c_max) - 2.0 * tr_r
+    v1 = np.minimum(objective_gap(m, c) * np.exp(-2.0 * t1), v_env)
+    z1 = np.sqrt(np.sqrt(2.0 * c_max) * v1 / c_min)
+    eta = error_tolerance_radius(eps)
+    return t1 + local_phase_time(np.maximum(z1, 1e-300), eta)
