@@ -271,8 +271,8 @@ def interneuron_asymptotic_error_bound(m0, lam, eps) -> np.ndarray:
 # (chapter 4, "Every start, not only the commuting one"; proofs in the
 # appendix). Notation: c_min, c_max the extreme eigenvalues of C, R = C^{1/2},
 # Λ₀ = λ_max(M₀), V(M) = f(M) − f(R) = Tr(M⁻¹(M − R)²) the objective gap, and
-# η = 1 − (1 + ε)^{-1/2}: ‖M − R‖₂ ≤ η √c_min implies error ≤ ε (lemma
-# lem-error-from-distance). Each function takes one M₀ (n, n) or a stack
+# η = 1 − (1 + ε)^{-1/2}: ‖M − R‖₂ ≤ η √c_min implies error ≤ ε (appendix,
+# lem-gap-inequalities). Each function takes one M₀ (n, n) or a stack
 # (..., n, n) with C (n, n) or (..., n, n), and returns float64 of shape (...).
 
 
@@ -303,7 +303,7 @@ def _sqrt_psd(a):
 
 
 def objective_gap(M, C) -> np.ndarray:
-    """V(M) = f(M) − f(C^{1/2}) = Tr(M⁻¹(M − C^{1/2})²) ≥ 0, eq. (4.7).
+    """V(M) = f(M) − f(C^{1/2}) = Tr(M⁻¹(M − C^{1/2})²) ≥ 0, eq. (eq-objective-gap) of chapter 4.
 
     The Lyapunov function of both flows, written as a sum of squares (no
     cancellation between f(M) and 2 Tr C^{1/2}). Shapes (..., n, n) -> (...).
@@ -314,7 +314,7 @@ def objective_gap(M, C) -> np.ndarray:
 
 
 def error_tolerance_radius(eps) -> np.ndarray:
-    """η = 1 − (1 + ε)^{-1/2}: ‖M − C^{1/2}‖₂ ≤ η √c_min implies error ≤ ε (lemma 4.2)."""
+    """η = 1 − (1 + ε)^{-1/2}: ‖M − C^{1/2}‖₂ ≤ η √c_min implies error ≤ ε (appendix, lem-gap-inequalities)."""
     eps = _eps(eps)
     return 1.0 - 1.0 / np.sqrt(1.0 + eps)
 
@@ -337,7 +337,7 @@ def _extremes(m, c):
 
 
 def direct_time_lower_bound(M0, C, eps) -> np.ndarray:
-    """T_dir ≥ λ_max(M₀ − C^{1/2}/√(1 − ε)) ≥ λ_max(M₀) − √(c_max/(1 − ε)) (theorem 4.5).
+    """T_dir ≥ λ_max(M₀ − C^{1/2}/√(1 − ε)) ≥ λ_max(M₀) − √(c_max/(1 − ε)) (chapter 4, thm-direct-every-start).
 
     Clipped at 0. Holds for every SPD M₀: Ṁ ⪰ −I gives M_t ⪰ M₀ − tI, and
     error ≤ ε forces M ⪯ C^{1/2}/√(1 − ε).
@@ -349,7 +349,7 @@ def direct_time_lower_bound(M0, C, eps) -> np.ndarray:
 
 
 def direct_time_upper_bound(M0, C, eps) -> np.ndarray:
-    """Upper bound on the direct network's convergence time from any SPD M₀ (theorem 4.5).
+    """Upper bound on the direct network's convergence time from any SPD M₀ (thm-direct-every-start).
 
     With b₁ = √(2 c_max): t₁ = time of dm/dt = c_max/m² − 1 from Λ₀ down to b₁
     (0 if Λ₀ ≤ b₁), V₁ = V(M₀) min(1, √(c_max/(Λ₀² − c_max))), z₁ = √(b₁ V₁/c_min);
@@ -369,7 +369,7 @@ def direct_time_upper_bound(M0, C, eps) -> np.ndarray:
 
 
 def interneuron_envelopes(M0, C, t):
-    """Bounds on the extreme eigenvalues of M_t along the interneuron flow (lemma 4.3).
+    """Bounds on the extreme eigenvalues of M_t along the interneuron flow (thm-interneuron-every-start, item 1).
 
     Returns (lo_max², hi_max², lo_min², hi_min²): for every t ≥ 0,
     c_min + (λ² − c_min) e^{−4t} ≤ λ(M_t)² ≤ c_max + (λ² − c_max) e^{−4t}, with
@@ -385,7 +385,7 @@ def interneuron_envelopes(M0, C, t):
 
 
 def interneuron_time_lower_bound(M0, C, eps) -> np.ndarray:
-    """T_int ≥ ¼ ln[(λ_max(M₀)² − c_min)/(c_max/(1 − ε) − c_min)], clipped at 0 (theorem 4.6)."""
+    """T_int ≥ ¼ ln[(λ_max(M₀)² − c_min)/(c_max/(1 − ε) − c_min)], clipped at 0 (thm-interneuron-every-start, item 2)."""
     m, c = _pair(M0, C)
     eps = _eps(eps)
     _, lam_max, c_min, c_max = _extremes(m, c)
@@ -395,7 +395,7 @@ def interneuron_time_lower_bound(M0, C, eps) -> np.ndarray:
 
 
 def interneuron_time_upper_bound(M0, C, eps) -> np.ndarray:
-    """Upper bound on the interneuron network's convergence time from any SPD M₀ (theorem 4.6).
+    """Upper bound on the interneuron network's convergence time from any SPD M₀ (thm-interneuron-every-start, item 3).
 
     t₁ = ¼ ln max(2, Λ₀²/c_max − 1); at t₁, λ_max² ≤ 2 c_max and λ_min² ≥ c_min/2, so
     V₁ = min(V(M₀) e^{−2t₁}, √2 Tr C/√c_min + n √(2 c_max) − 2 Tr C^{1/2});
