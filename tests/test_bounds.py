@@ -65,7 +65,8 @@ def test_tolerance_radius_and_region():
         H = rng.standard_normal((n, n))
         H = (H + H.T) / 2
         M = R + eta * np.sqrt(c_min) * rng.uniform(0, 1) * H / np.linalg.norm(H, 2)
-        err = float(wl.whitening_error(M, C))
+        Pm = np.linalg.inv(M)
+        err = np.abs(np.linalg.eigvalsh(Pm @ C @ Pm - np.eye(n))).max()
         assert err <= eps * (1 + 1e-9)
         # lemma lem-tolerance-region: C^1/2/sqrt(1+eps) <= M <= C^1/2/sqrt(1-eps)
         assert np.linalg.eigvalsh(R / np.sqrt(1 - err) - M)[0] >= -1e-10
@@ -106,8 +107,8 @@ def test_bounds_against_commuting_closed_forms():
 def test_bounds_against_integrated_flows(Net):
     rng = np.random.default_rng(4)
     eps = 0.01
-    for i in range(6):
-        C, W = _random_problem(rng, 2 + i % 3, kappa_max=1e3, log_gamma=(-2, 2))
+    for i in range(4):
+        C, W = _random_problem(rng, 2 + i % 2, kappa_max=1e3, log_gamma=(-2, 2))
         M0 = W @ W.T
         net = wl.InterneuronNetwork(W) if Net is wl.InterneuronNetwork else wl.DirectNetwork(M0)
         T = wl.convergence_time(net, C, eps, method="LSODA")
