@@ -162,5 +162,5 @@ def test_bad_input_is_rejected():
         th.objective_gap(np.array([[1.0, 0.5], [0.0, 1.0]]), C)
     with pytest.raises(ValueError, match="eps"):
         th.interneuron_time_lower_bound(np.eye(2), C, 1.5)
-    with pytest.raises(ValueError, match="C must be"):
+    with pytest.raises(ValueError, match="C contains NaN"):
         th.direct_time_lower_bound(np.eye(2), np.full((2, 2), np.nan), 0.1)

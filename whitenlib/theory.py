@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from whitenlib.validation import check_positive_array, check_unit_interval
+from whitenlib.validation import as_array, check_positive_array, check_spd, check_unit_interval
 
 
 def _positive(name, v) -> np.ndarray:
@@ -277,17 +277,11 @@ def interneuron_asymptotic_error_bound(m0, lam, eps) -> np.ndarray:
 
 
 def _spd_stack(name, a) -> np.ndarray:
-    a = np.asarray(a, dtype=np.float64)
-    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
-        raise ValueError(f"{name} must be a square matrix (n, n) or a stack (..., n, n), got shape {a.shape}.")
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} must be finite (no NaN or inf).")
-    if not np.allclose(a, np.swapaxes(a, -1, -2), rtol=1e-10, atol=1e-12 * np.max(np.abs(a))):
-        raise ValueError(f"{name} must be symmetric; symmetrize it, e.g. (A + A.T) / 2.")
-    a = 0.5 * (a + np.swapaxes(a, -1, -2))
-    if np.any(np.linalg.eigvalsh(a)[..., 0] <= 0):
-        raise ValueError(f"{name} must be positive definite (all eigenvalues > 0).")
-    return a
+    """A finite SPD matrix (n, n) or stack (..., n, n) as float64 NumPy, symmetrized."""
+    arr = as_array(name, a, min_ndim=2)
+    check_spd(name, arr)
+    arr = np.asarray(arr)
+    return 0.5 * (arr + np.swapaxes(arr, -1, -2))
 
 
 def _pair(M0, C):
