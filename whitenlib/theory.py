@@ -30,6 +30,9 @@ import numpy as np
 from whitenlib.validation import check_positive_array, check_real, check_unit_interval
 
 
+from whitenlib.validation import as_array, check_positive_array, check_spd, check_unit_interval
+
+
 def _positive(name, v) -> np.ndarray:
     check_positive_array(name, v)
     return np.asarray(v, dtype=np.float64)
@@ -372,6 +375,152 @@ def chain_convergence_time_limit(lam, eps) -> np.ndarray:
     return (0.5 * np.pi - np.arctan(s / a) - 0.5 * np.log((s - a) / (s + a))) / (4.0 * a)
 
 
+
+
+# ------------------------------------------- every initialization (non-commuting)
+#
+# Bounds on the convergence time T_ε(M₀) of the matrix flows from any SPD M₀
+# (chapter 4, "Every start, not only the commuting one"; proofs in the
+# appendix). Notation: c_min, c_max the extreme eigenvalues of C, R = C^{1/2},
+# Λ₀ = λ_max(M₀), V(M) = f(M) − f(R) = Tr(M⁻¹(M − R)²) the objective gap, and
+# η = 1 − (1 + ε)^{-1/2}: ‖M − R‖₂ ≤ η √c_min implies error ≤ ε (appendix,
+# lem-gap-inequalities). Each function takes one M₀ (n, n) or a stack
+# (..., n, n) with C (n, n) or (..., n, n), and returns float64 of shape (...).
+
+
+def _spd_stack(name, a) -> np.ndarray:
+    """A finite SPD matrix (n, n) or stack (..., n, n) as float64 NumPy, symmetrized."""
+    arr = as_array(name, a, min_ndim=2)
+    check_spd(name, arr)
+    arr = np.asarray(arr)
+    return 0.5 * (arr + np.swapaxes(arr, -1, -2))
+
+
+def _pair(M0, C):
+    m, c = _spd_stack("M0", M0), _spd_stack("C", C)
+    if m.shape[-1] != c.shape[-1]:
+        raise ValueError(f"M0 and C must have the same size n, got {m.shape} and {c.shape}.")
+    return m, c
+
+
+def _sqrt_psd(a):
+    lam, q = np.linalg.eigh(a)
+    return (q * np.sqrt(np.maximum(lam, 0.0))[..., None, :]) @ np.swapaxes(q, -1, -2)
+
+
+def objective_gap(M, C) -> np.ndarray:
+    """V(M) = f(M) − f(C^{1/2}) = Tr(M⁻¹(M − C^{1/2})²) ≥ 0, eq. (eq-objective-gap) of chapter 4.
+
+    The Lyapunov function of both flows, written as a sum of squares (no
+    cancellation between f(M) and 2 Tr C^{1/2}). Shapes (..., n, n) -> (...).
+    """
+    m, c = _pair(M, C)
+    d = m - _sqrt_psd(c)
+    return np.einsum("...ij,...ji->...", np.linalg.solve(m, d), d)
+
+
+def error_tolerance_radius(eps) -> np.ndarray:
+    """η = 1 − (1 + ε)^{-1/2}: ‖M − C^{1/2}‖₂ ≤ η √c_min implies error ≤ ε (appendix, lem-gap-inequalities)."""
+    eps = _eps(eps)
+    return 1.0 - 1.0 / np.sqrt(1.0 + eps)
+
+
+def local_phase_time(z1, z2) -> np.ndarray:
+    """τ(z₁, z₂): time for ζ' = −ζ (1 + 1/(1 + ζ))² to go from z₁ down to z₂ (0 if z₁ ≤ z₂).
+
+    τ = ¼ ln(z₁/z₂) + ¾ ln((z₁ + 2)/(z₂ + 2)) + ½ [1/(z₁ + 2) − 1/(z₂ + 2)],
+    the integral of (1 + z)²/(z (z + 2)²) from z₂ to z₁ (appendix, local phase).
+    """
+    z1, z2 = _positive("z1", z1), _positive("z2", z2)
+    z1 = np.maximum(z1, z2)
+    return (0.25 * np.log(z1 / z2) + 0.75 * np.log((z1 + 2.0) / (z2 + 2.0))
+            + 0.5 * (1.0 / (z1 + 2.0) - 1.0 / (z2 + 2.0)))
+
+
+def _extremes(m, c):
+    lm, lc = np.linalg.eigvalsh(m), np.linalg.eigvalsh(c)
+    return lm[..., 0], lm[..., -1], lc[..., 0], lc[..., -1]
+
+
+def direct_time_lower_bound(M0, C, eps) -> np.ndarray:
+    """T_dir ≥ λ_max(M₀ − C^{1/2}/√(1 − ε)) ≥ λ_max(M₀) − √(c_max/(1 − ε)) (chapter 4, thm-direct-every-start).
+
+    Clipped at 0. Holds for every SPD M₀: Ṁ ⪰ −I gives M_t ⪰ M₀ − tI, and
+    error ≤ ε forces M ⪯ C^{1/2}/√(1 − ε).
+    """
+    m, c = _pair(M0, C)
+    eps = _eps(eps)
+    gap = m - _sqrt_psd(c) / np.sqrt(1.0 - eps)[..., None, None]
+    return np.maximum(np.linalg.eigvalsh(gap)[..., -1], 0.0)
+
+
+def direct_time_upper_bound(M0, C, eps) -> np.ndarray:
+    """Upper bound on the direct network's convergence time from any SPD M₀ (thm-direct-every-start).
+
+    With b₁ = √(2 c_max): t₁ = time of dm/dt = c_max/m² − 1 from Λ₀ down to b₁
+    (0 if Λ₀ ≤ b₁), V₁ = V(M₀) min(1, √(c_max/(Λ₀² − c_max))), z₁ = √(b₁ V₁/c_min);
+    T_dir ≤ t₁ + 2 b₁ τ(z₁, η).
+    """
+    m, c = _pair(M0, C)
+    eps = _eps(eps)
+    _, lam_max, c_min, c_max = _extremes(m, c)
+    b1 = np.sqrt(2.0 * c_max)
+    above = lam_max > b1
+    start = np.where(above, lam_max, 2.0 * b1)  # placeholder where unused
+    t1 = np.where(above, direct_time_to_reach(start, b1, c_max), 0.0)
+    shrink = np.where(above, np.sqrt(c_max / np.maximum(lam_max**2 - c_max, c_max)), 1.0)
+    z1 = np.sqrt(b1 * objective_gap(m, c) * shrink / c_min)
+    eta = error_tolerance_radius(eps)
+    return t1 + 2.0 * b1 * local_phase_time(np.maximum(z1, 1e-300), eta)
+
+
+def interneuron_envelopes(M0, C, t):
+    """Bounds on the extreme eigenvalues of M_t along the interneuron flow (thm-interneuron-every-start, item 1).
+
+    Returns (lo_max², hi_max², lo_min², hi_min²): for every t ≥ 0,
+    c_min + (λ² − c_min) e^{−4t} ≤ λ(M_t)² ≤ c_max + (λ² − c_max) e^{−4t}, with
+    λ = λ_max(M₀) for λ_max(M_t) and λ = λ_min(M₀) for λ_min(M_t).
+    Shapes: M₀ (..., n, n), t (T,) -> each (..., T).
+    """
+    m, c = _pair(M0, C)
+    t = _times(t)
+    lam_min, lam_max, c_min, c_max = (x[..., None] for x in _extremes(m, c))
+    decay = np.exp(-4.0 * t)
+    return (c_min + (lam_max**2 - c_min) * decay, c_max + (lam_max**2 - c_max) * decay,
+            c_min + (lam_min**2 - c_min) * decay, c_max + (lam_min**2 - c_max) * decay)
+
+
+def interneuron_time_lower_bound(M0, C, eps) -> np.ndarray:
+    """T_int ≥ ¼ ln[(λ_max(M₀)² − c_min)/(c_max/(1 − ε) − c_min)], clipped at 0 (thm-interneuron-every-start, item 2)."""
+    m, c = _pair(M0, C)
+    eps = _eps(eps)
+    _, lam_max, c_min, c_max = _extremes(m, c)
+    ratio = (lam_max**2 - c_min) / (c_max / (1.0 - eps) - c_min)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(ratio > 1.0, 0.25 * np.log(np.maximum(ratio, 1.0)), 0.0)
+
+
+def interneuron_time_upper_bound(M0, C, eps) -> np.ndarray:
+    """Upper bound on the interneuron network's convergence time from any SPD M₀ (thm-interneuron-every-start, item 3).
+
+    t₁ = ¼ ln max(2, Λ₀²/c_max − 1); at t₁, λ_max² ≤ 2 c_max and λ_min² ≥ c_min/2, so
+    V₁ = min(V(M₀) e^{−2t₁}, √2 Tr C/√c_min + n √(2 c_max) − 2 Tr C^{1/2});
+    z₁ = √(√(2 c_max) V₁/c_min); T_int ≤ t₁ + τ(z₁, η).
+    """
+    m, c = _pair(M0, C)
+    eps = _eps(eps)
+    n = m.shape[-1]
+    _, lam_max, c_min, c_max = _extremes(m, c)
+    t1 = 0.25 * np.log(np.maximum(2.0, lam_max**2 / c_max - 1.0))
+    tr_c = np.trace(c, axis1=-2, axis2=-1)
+    tr_r = np.sum(np.sqrt(np.linalg.eigvalsh(c)), axis=-1)
+    v_env = np.sqrt(2.0) * tr_c / np.sqrt(c_min) + n * np.sqrt(2.0 * c_max) - 2.0 * tr_r
+    v1 = np.minimum(objective_gap(m, c) * np.exp(-2.0 * t1), v_env)
+    z1 = np.sqrt(np.sqrt(2.0 * c_max) * v1 / c_min)
+    eta = error_tolerance_radius(eps)
+    return t1 + local_phase_time(np.maximum(z1, 1e-300), eta)
+
+
 __all__ = [
     "chain_convergence_time",
     "chain_convergence_time_limit",
@@ -382,13 +531,23 @@ __all__ = [
     "direct_convergence_time_asymptotic",
     "direct_mode_rate",
     "direct_mode_trajectory",
+    "direct_noise_floor",
+    "direct_time_lower_bound",
     "direct_time_to_reach",
+    "direct_time_upper_bound",
+    "error_tolerance_radius",
     "interneuron_asymptotic_error_bound",
     "interneuron_convergence_time",
     "interneuron_convergence_time_asymptotic",
+    "interneuron_envelopes",
     "interneuron_mode_rate",
     "interneuron_mode_trajectory",
+    "interneuron_noise_floor",
+    "interneuron_time_lower_bound",
     "interneuron_time_to_reach",
+    "interneuron_time_upper_bound",
+    "local_phase_time",
     "mode_error",
+    "objective_gap",
     "target_band",
 ]
