@@ -13,11 +13,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from test_validation import BAD_ETA, BAD_SPD
 
 import whitenlib as wl
 from whitenlib.networks.gain import n_symmetric
 from whitenlib.objective import _objective
-from test_validation import BAD_ETA, BAD_SPD
 
 N = 4
 KS = n_symmetric(N)  # 10

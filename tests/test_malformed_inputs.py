@@ -107,7 +107,8 @@ for _name, _net in NETS.items():
         (f"{_name}.error", _net.error, (C,), (A,)),
         (f"{_name}.objective", _net.objective, (C,), (A,)),
     ]
-CASES += [("simulate_neural_dynamics", lambda x, t, dt: wl.simulate_neural_dynamics(NETS["direct"], x, t, dt),
+CASES += [("simulate_neural_dynamics",
+           lambda x, t, dt: wl.simulate_neural_dynamics(NETS["direct"], x, t, dt),
            (X, 1.0, 0.1), (A, S, S))]
 
 

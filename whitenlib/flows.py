@@ -34,8 +34,9 @@ from __future__ import annotations
 import functools
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import diffrax
 import jax
@@ -383,8 +384,10 @@ def integrate_flow(
         ts, ys = np.zeros(1), w0.ravel()[None, :]
         status, message, nfev = 1, "the initial error is already within eps", 0
 
-        def dense(t, _y=w0.ravel()):
-            return np.repeat(_y[:, None], np.size(t), axis=1)
+        w0_flat = w0.ravel()
+
+        def dense(t):
+            return np.repeat(w0_flat[:, None], np.size(t), axis=1)
 
     diverged = status == -1 or not np.all(np.isfinite(ys))
     converged = False
@@ -552,7 +555,8 @@ def _check_stack(nets, C, eps, t_max):
                 "t_max is required when no eps is given: pass t_max=... (a positive time)."
             )
         s_max = np.sqrt(np.linalg.eigvalsh(c)[:, -1])
-        t_max = 2.0 * np.linalg.eigvalsh(m0)[:, -1] + 50.0 * (1.0 + s_max) * (1.0 + np.log(1.0 / eps))
+        t_max = (2.0 * np.linalg.eigvalsh(m0)[:, -1]
+                 + 50.0 * (1.0 + s_max) * (1.0 + np.log(1.0 / eps)))
     else:
         check_positive("t_max", t_max)
         t_max = np.full(R, float(t_max))

@@ -133,7 +133,10 @@ class AbstractNetwork(eqx.Module):
 
     @abc.abstractmethod
     def _mean_flow(self, c: jnp.ndarray) -> jnp.ndarray:
-        """d(weights)/dt of the averaged dynamics under covariance C (no checks); shaped like weights."""
+        """d(weights)/dt of the averaged dynamics under covariance C (no checks).
+
+        Shaped like ``weights``.
+        """
 
     @abc.abstractmethod
     def neural_velocity(self, state, x, *taus):
@@ -159,7 +162,7 @@ class AbstractNetwork(eqx.Module):
 
     @classmethod
     def from_M(cls, M, k: int | None = None, key: jax.Array | None = None) -> AbstractNetwork:
-        """The network of this class whose effective matrix is M (where the class can realize it)."""
+        """The network of this class whose effective matrix is M (where the class realizes it)."""
         raise ValueError(
             f"{cls.__name__} cannot be built from its effective matrix M: use its constructor."
         )

@@ -41,7 +41,8 @@ class NonlocalDirectNetwork(AbstractDirectSynapses):
         # M ← M + η (y xᵀ + x yᵀ − 2M), y = M⁻¹x
         y = self._respond(x)
         hebb = outer(y, x)
-        return self.with_weights(self.weights + eta * (hebb + jnp.swapaxes(hebb, -1, -2) - 2.0 * self.weights))
+        update = hebb + jnp.swapaxes(hebb, -1, -2) - 2.0 * self.weights
+        return self.with_weights(self.weights + eta * update)
 
     def _mean_flow(self, c):
         # dM/dt = P_M(M⁻¹CM⁻¹ − I) = M⁻¹C + CM⁻¹ − 2M, eq. (3.4)

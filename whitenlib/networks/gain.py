@@ -315,7 +315,8 @@ class GainNetwork(AbstractNetwork):
                 raise ValueError(
                     f"active must have shape ({self.k},) (one flag per gain), got {mask.shape}."
                 )
-        return self.with_weights(_newton_minimise(self.W, self.weights, c, mask, check_size("iters", iters)))
+        iters = check_size("iters", iters)
+        return self.with_weights(_newton_minimise(self.W, self.weights, c, mask, iters))
 
     def neural_velocity(self, state, x, tau: float = 1.0, tau_n: float = 1.0):
         """Right-hand side of the fast dynamics (9.1).

@@ -98,7 +98,7 @@ class InterneuronNetwork(AbstractNetwork):
         return x @ self.M_inv
 
     def respond_interneurons(self, x) -> jnp.ndarray:
-        """Equilibrium interneuron activity n̄ = Wᵀ ȳ; x of shape (n,) or (T, n) -> (k,) or (T, k)."""
+        """Equilibrium interneuron activity n̄ = Wᵀ ȳ; x (n,) or (T, n) -> (k,) or (T, k)."""
         return self.respond(x) @ self.weights
 
     def step(self, x, eta) -> InterneuronNetwork:
