@@ -6,12 +6,11 @@ step of online learning. Every stream is piecewise stationary: it has P ≥ 1
 ``switch_times[p]`` (P − 1 increasing positive integers). One stream
 interface serves every sweep:
 
-``stream.sample(key, t)``   the t-th sample x_t, shape (n,) — a pure function
-                            of a run's seed and t (a counter-based generator, see
-                            :func:`sampling_keys`), so it never depends on how a
-                            run is cut into blocks
-``stream.covariance(t)``    covariance of the context active at step t, (n, n)
-``stream.context(t)``       index of that context, in 0 … P − 1
+* ``stream.sample(key, t)``: the t-th sample x_t, shape (n,) — a pure
+  function of a run's seed and t (a counter-based generator, see
+  :func:`sampling_keys`), so it never depends on how a run is cut into blocks;
+* ``stream.covariance(t)``: covariance of the context active at step t, (n, n);
+* ``stream.context(t)``: index of that context, in 0 … P − 1.
 
 Three kinds:
 

@@ -95,7 +95,7 @@ class Trajectory:
         return self.diverged.shape
 
     def time(self) -> np.ndarray:
-        """Continuous time t = η × steps of each record, shape (*B, S)."""
+        """Continuous time t = η × steps of each record, shape ``(*B, S)``."""
         return self.eta[..., None] * self.steps
 
     def steps_to_threshold(self, threshold: float, *, stay: bool = True, start: float = 0,
@@ -108,7 +108,7 @@ class Trajectory:
         """Steps after each context switch until the error stays below ``threshold``.
 
         The window of switch p runs from ``switch_times[p]`` to the next switch
-        (or the end of the run). Returns shape (*B, len(switch_times));
+        (or the end of the run). Returns shape ``(*B, len(switch_times))``;
         ``inf`` where the network did not re-whiten within the window.
         """
         t = [float(v) for v in np.asarray(switch_times).reshape(-1)] + [None]
@@ -233,7 +233,7 @@ def _check(net, c, bound):
 
     Healthy: finite weights, M positive definite, error finite and ≤ ``bound``.
     Computed from one eigendecomposition M = VΛVᵀ, since
-    M⁻¹CM⁻¹ = V (Λ⁻¹ VᵀCV Λ⁻¹) Vᵀ, so the error is the largest |eigenvalue − 1|
+    M⁻¹CM⁻¹ = V (Λ⁻¹ VᵀCV Λ⁻¹) Vᵀ, so the error is the largest ``|eigenvalue − 1|``
     of Λ⁻¹VᵀCVΛ⁻¹ (eq. 1.7).
 
     Every LAPACK call of a sweep depends on the one before: jaxlib 0.10.2 can

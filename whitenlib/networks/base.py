@@ -21,8 +21,9 @@ What a concrete network declares (the pattern of diffrax's solvers):
 * the fast neural dynamics: ``neural_velocity``, ``neural_initial_state``,
   ``neural_output``.
 
-The base turns the kernels into the public, checked methods :meth:`step`,
-:meth:`flow` and :meth:`mean_step`, which check only what is concrete and are
+The base turns the kernels into the public, checked methods
+:meth:`~AbstractNetwork.step`, :meth:`~AbstractNetwork.flow` and
+:meth:`~AbstractNetwork.mean_step`, which check only what is concrete and are
 therefore safe inside ``jit``/``vmap``/``scan``.
 """
 
@@ -169,9 +170,9 @@ class AbstractNetwork(eqx.Module):
 
     @classmethod
     def random(cls, key: jax.Array, n: int, gamma=1.0, k: int | None = None) -> AbstractNetwork:
-        """The book's random initial network: M₀ = W₀W₀ᵀ, W₀ = √(γ/k)·A (:func:`random_factor`).
+        """The book's random initial network: M₀ = W₀W₀ᵀ, W₀ = √(γ/k)·A.
 
-        A class whose weights are a factor of M takes W₀ itself as weights;
+        A is drawn by :func:`~whitenlib.networks.base.random_factor`. A class whose weights are a factor of M takes W₀ itself as weights;
         any other class is ``from_M(M₀)``. The same key and γ therefore start
         every class at the same M₀.
         """

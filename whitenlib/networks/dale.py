@@ -44,9 +44,9 @@ class DaleInterneuronNetwork(InterneuronNetwork):
     def random(
         cls, key: jax.Array, n: int, gamma=1.0, k: int | None = None
     ) -> DaleInterneuronNetwork:
-        """W₀ = √(γ/k)·|A|, A standard normal (n × k), k defaults to 2n: nonnegative weights.
+        """W₀ = ``√(γ/k)·|A|``, A standard normal (n × k), k defaults to 2n: nonnegative weights.
 
-        |A| of the same A as :func:`~whitenlib.networks.base.random_factor`.
+        ``|A|`` of the same A as :func:`~whitenlib.networks.base.random_factor`.
         """
         return cls(jnp.abs(random_factor(key, n, gamma, k)))
 

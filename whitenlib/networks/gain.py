@@ -5,13 +5,14 @@
     W = [w_1 … w_k] of unit-norm columns (shape (n, k)): interneuron i reads
     zᵢ = w_iᵀ y and feeds back −w_i gᵢ zᵢ; only the gains g ∈ ℝᵏ learn
     (Duong, Lipshutz, Heeger, Chklovskii & Simoncelli, ICML 2023).
-    Effective M = I + W diag(g) Wᵀ.
-    Fast dynamics (9.1)  τ dy/dt = x − y − W (g ∘ z),  τₙ dz/dt = Wᵀ y − z
-                         → z̄ = Wᵀ ȳ,  ȳ = (I + W diag(g) Wᵀ)⁻¹ x
-    Gain rule            g ← g + η (z ∘ z − 1)   (the algorithm of chapter 9)
-    Gain flow (9.4)      dg/dt = diag(Wᵀ M⁻¹ C M⁻¹ W) − 1 = −∇_g f(M(g)); Hessian in (9.3)
-    Induced on M (9.5)   dM/dt = 𝓕(M⁻¹ C M⁻¹ − I),
-                         𝓕(X) = Σᵢ (w_iᵀ X w_i) w_i w_iᵀ  (frame operator: fixed, PSD)
+    Effective M = I + W diag(g) Wᵀ::
+
+        Fast dynamics (9.1)  τ dy/dt = x − y − W (g ∘ z),  τₙ dz/dt = Wᵀ y − z
+                             → z̄ = Wᵀ ȳ,  ȳ = (I + W diag(g) Wᵀ)⁻¹ x
+        Gain rule            g ← g + η (z ∘ z − 1)   (the algorithm of chapter 9)
+        Gain flow (9.4)      dg/dt = diag(Wᵀ M⁻¹ C M⁻¹ W) − 1 = −∇_g f(M(g)); Hessian in (9.3)
+        Induced on M (9.5)   dM/dt = 𝓕(M⁻¹ C M⁻¹ − I),
+                             𝓕(X) = Σᵢ (w_iᵀ X w_i) w_i w_iᵀ  (frame operator: fixed, PSD)
 
 The gains can be negative; the network is valid while M stays positive
 definite, which is also when the fast dynamics settle (for τ = τₙ). An online
