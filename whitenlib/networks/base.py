@@ -172,9 +172,10 @@ class AbstractNetwork(eqx.Module):
     def random(cls, key: jax.Array, n: int, gamma=1.0, k: int | None = None) -> AbstractNetwork:
         """The book's random initial network: M₀ = W₀W₀ᵀ, W₀ = √(γ/k)·A.
 
-        A is drawn by :func:`~whitenlib.networks.base.random_factor`. A class whose weights are a factor of M takes W₀ itself as weights;
-        any other class is ``from_M(M₀)``. The same key and γ therefore start
-        every class at the same M₀.
+        A is drawn by :func:`~whitenlib.networks.base.random_factor`. A class
+        whose weights are a factor of M takes W₀ itself as weights; any other
+        class is ``from_M(M₀)``. The same key and γ therefore start every class
+        at the same M₀.
         """
         w0 = random_factor(key, n, gamma, k)
         if cls.weights_are_factor:
