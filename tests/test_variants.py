@@ -51,6 +51,15 @@ def test_preconditioner_eigenvalues_and_inverse():
     assert np.allclose(wv.preconditioner(m, x), y, atol=1e-11)
 
 
+def test_symmetric_basis_is_orthonormal_and_spans_the_symmetric_matrices():
+    b = wl.geometry.symmetric_basis(N)
+    assert b.shape == (N * (N + 1) // 2, N * N)
+    np.testing.assert_allclose(b @ b.T, np.eye(len(b)), atol=1e-14)
+    x = np.random.default_rng(3).standard_normal((N, N))
+    x = x + x.T
+    np.testing.assert_allclose(b.T @ (b @ x.ravel()), x.ravel(), atol=1e-12)  # x is in the span
+
+
 def test_metric_gradient_identity_and_positivity():
     m, c = spd(2), spd(3)
     g = wl.objective_gradient(m, c)

@@ -19,7 +19,7 @@ from whitenlib.networks.chain import ChainNetwork
 from whitenlib.networks.control import NonlocalDirectNetwork
 from whitenlib.networks.dale import DaleInterneuronNetwork
 from whitenlib.networks.direct import AbstractDirectSynapses, DirectNetwork
-from whitenlib.networks.gain import GainNetwork, n_symmetric
+from whitenlib.networks.gain import GainNetwork, frame_operator, n_symmetric
 from whitenlib.networks.interneuron import InterneuronNetwork
 from whitenlib.networks.leaky import LeakyInterneuronNetwork, leaky_fixed_point
 from whitenlib.networks.settling import FiniteSettling, settled_response
@@ -46,6 +46,7 @@ __all__ = [
     "InterneuronNetwork",
     "LeakyInterneuronNetwork",
     "NonlocalDirectNetwork",
+    "frame_operator",
     "leaky_fixed_point",
     "n_symmetric",
     "random_factor",

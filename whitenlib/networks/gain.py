@@ -83,6 +83,22 @@ def _frame_outer_products(w: jnp.ndarray) -> jnp.ndarray:
     return jnp.einsum("ik,jk->ijk", w, w).reshape(n * n, k)
 
 
+def frame_operator(W) -> jnp.ndarray:
+    """The frame operator 𝓕(X) = Σᵢ (w_iᵀ X w_i) w_i w_iᵀ of eq. (9.5) as a matrix on vec(X).
+
+    W (n, k) holds the frame's vectors as columns; the result, shape (n², n²),
+    is O Oᵀ with O the (n², k) matrix whose columns are vec(w_i w_iᵀ): fixed
+    and positive semidefinite. It whitens every covariance exactly when it is
+    positive definite on the symmetric matrices (k ≥ n(n + 1)/2 spanning outer
+    products).
+    """
+    w = as_array("W", W, min_ndim=2)
+    if w.ndim != 2:
+        raise ValueError(f"W must be one frame of shape (n, k), got {w.shape}.")
+    o = _frame_outer_products(w)
+    return o @ o.T
+
+
 def _gain_hessian(w, g, c):
     """∇²_g f = 2 (Wᵀ M⁻¹ W) ∘ (Wᵀ M⁻¹CM⁻¹ W) (Hadamard product), eq. (9.3); shape (..., k, k)."""
     m = _effective_M(w, g)
@@ -340,4 +356,4 @@ class GainNetwork(AbstractNetwork):
         return state[0]
 
 
-__all__ = ["GainNetwork", "n_symmetric"]
+__all__ = ["GainNetwork", "frame_operator", "n_symmetric"]
