@@ -77,7 +77,7 @@ def symmetric_basis(n: int) -> np.ndarray:
 def preconditioner_matrix(M) -> np.ndarray:
     """The matrix of P_M on symmetric matrices in an orthonormal basis, shape (n(n+1)/2, n(n+1)/2).
 
-    Basis: :func:`symmetric_basis` (E_ii and (E_ij + E_ji)/√2 for i < j).
+    Basis: :func:`~whitenlib.geometry.symmetric_basis`, E_ii and (E_ij + E_ji)/√2 for i < j.
     Its eigenvalues are those of :func:`preconditioner_eigenvalues`.
     """
     m = np.asarray(as_array("M", M, min_ndim=2))
