@@ -30,15 +30,13 @@ import os
 import platform
 import time
 
+import jax
 import numpy as np
 
 import whitenlib as wl
+from whitenlib import flows, online
 
 wl.setup(plotting=False)
-
-import jax
-
-from whitenlib import flows, online
 
 EPS = 0.05
 
@@ -61,8 +59,11 @@ def timed(fn):
 def compare(Net, n, gammas, seed, method, group, scipy_methods=("LSODA",), subset=None):
     nets, stack = stack_of(Net, n, gammas, seed)
     C = wl.random_covariance(jax.random.key(seed), n, 0.5, 5.0)
-    first, _ = timed(lambda: flows.convergence_time(stack, C, EPS, method=method, group=group))
-    again, batched = timed(lambda: flows.convergence_time(stack, C, EPS, method=method, group=group))
+    def run():
+        return flows.convergence_time(stack, C, EPS, method=method, group=group)
+
+    first, _ = timed(run)
+    again, batched = timed(run)
     row = {"net": Net.label, "n": n, "R": len(nets), "first": first, "batched": again}
     for sm in scipy_methods:
         idx = np.arange(len(nets)) if subset is None or sm == "LSODA" else subset

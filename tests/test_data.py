@@ -26,7 +26,9 @@ def test_context_switches_happen_at_the_given_steps():
     rot = np.array([[50.0, 49.0], [49.0, 50.0]])
     stream = data.GaussianStream(np.stack([small, big, rot]), switch_times=[300, 700])
     assert stream.n_contexts == 3 and stream.n == 2
-    np.testing.assert_array_equal(stream.context(np.array([0, 299, 300, 699, 700, 5000])), [0, 0, 1, 1, 2, 2])
+    np.testing.assert_array_equal(
+        stream.context(np.array([0, 299, 300, 699, 700, 5000])), [0, 0, 1, 1, 2, 2]
+    )
     np.testing.assert_allclose(stream.covariance(300), big)
     x = np.asarray(data.draw(stream, jax.random.key(1), 1000))
     assert np.abs(x[:300]).max() < 1.0 and np.abs(x[300:700]).std() > 5.0

@@ -264,7 +264,7 @@ def test_stack_matches_single_runs(Net, per_run_C):
     np.testing.assert_allclose(batch.errors, eps, atol=1e-9)  # stopped on the crossing
     np.testing.assert_array_equal(batch.convergence_time, times)
     np.testing.assert_allclose(batch.M, wl.online.stack_networks(
-        [net.with_weights(w) for net, w in zip(nets, batch.weights)]).M, rtol=1e-12)
+        [net.with_weights(w) for net, w in zip(nets, batch.weights, strict=True)]).M, rtol=1e-12)
 
 
 def test_stack_without_eps_matches_single_end_states():

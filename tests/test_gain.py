@@ -13,11 +13,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from test_validation import BAD_ETA, BAD_SPD
 
 import whitenlib as wl
 from whitenlib.networks.gain import n_symmetric
 from whitenlib.objective import _objective
-from test_validation import BAD_ETA, BAD_SPD
 
 N = 4
 KS = n_symmetric(N)  # 10
@@ -320,3 +320,22 @@ def test_checks_pass_through_jit():
     # a network built inside jit skips value checks but keeps the shape checks
     built = jax.jit(lambda w, g: GN(w, g).M)(GN.frame(3), jnp.zeros(6))
     np.testing.assert_allclose(built, np.eye(3), atol=1e-15)
+
+
+def test_frame_operator_is_the_sum_of_projections_onto_the_frame():
+    # F(X) = sum_i (w_i^T X w_i) w_i w_i^T, eq. (9.5), as a matrix acting on vec(X)
+    w = np.asarray(GN.frame(N, KS + 3, jax.random.key(4)))
+    f = np.asarray(wl.networks.frame_operator(w))
+    x = spd(9) - np.eye(N)
+    direct = sum((w[:, i] @ x @ w[:, i]) * np.outer(w[:, i], w[:, i]) for i in range(w.shape[1]))
+    np.testing.assert_allclose((f @ x.ravel()).reshape(N, N), direct, rtol=1e-12, atol=1e-12)
+    assert np.linalg.eigvalsh(f)[0] > -1e-12  # positive semidefinite
+    # the n(n+1)/2 basis frame spans the symmetric matrices; one vector fewer does not
+    basis = wl.geometry.symmetric_basis(N)
+
+    def on_sym(ww):
+        return np.linalg.eigvalsh(basis @ np.asarray(wl.networks.frame_operator(ww)) @ basis.T)[0]
+
+    assert on_sym(GN.frame(N)) > 1e-3 and abs(on_sym(GN.frame(N)[:, :-1])) < 1e-12
+    with pytest.raises(ValueError, match="W must be one frame"):
+        wl.networks.frame_operator(np.ones((2, N, KS)))

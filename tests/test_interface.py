@@ -99,7 +99,8 @@ def test_public_methods_under_jit_vmap_and_scan(Net):
     eager = net.step(x, eta)
     jitted = jax.jit(lambda nt, x_, e: nt.step(x_, e))(net, x, eta)
     np.testing.assert_allclose(jitted.weights, eager.weights, rtol=1e-12, atol=1e-14)
-    np.testing.assert_allclose(jax.jit(lambda nt: nt.flow(C))(net), net.flow(C), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(jax.jit(lambda nt: nt.flow(C))(net), net.flow(C),
+                               rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(jax.jit(lambda nt: nt.mean_step(C, eta))(net).weights,
                                net.mean_step(C, eta).weights, rtol=1e-12, atol=1e-14)
     xs = jnp.stack([x, -x, 2 * x])
@@ -122,8 +123,10 @@ def test_neural_dynamics_settle_to_m_inverse_x(Net):
     jac = wl.neural.neural_jacobian(net)
     s0 = net.neural_initial_state()
     flat0, unravel = jax.flatten_util.ravel_pytree(s0)
-    b = jax.jacfwd(lambda x: jax.flatten_util.ravel_pytree(net.neural_velocity(unravel(flat0), x))[0])(
-        jnp.ones(N))
+    def velocity_of_input(x):
+        return jax.flatten_util.ravel_pytree(net.neural_velocity(unravel(flat0), x))[0]
+
+    b = jax.jacfwd(velocity_of_input)(jnp.ones(N))
     fixed = unravel(-np.linalg.solve(np.asarray(jac), np.asarray(b) @ np.ones(N)))
     np.testing.assert_allclose(net.neural_output(fixed), expected, rtol=1e-9)
 
@@ -132,7 +135,8 @@ def test_random_is_one_convention():
     key = jax.random.key(11)
     w0 = np.asarray(random_factor(key, N, 2.0, 5))
     np.testing.assert_allclose(wl.InterneuronNetwork.random(key, N, 2.0, 5).weights, w0, rtol=0)
-    np.testing.assert_allclose(wl.DaleInterneuronNetwork.random(key, N, 2.0, 5).weights, np.abs(w0), rtol=0)
+    np.testing.assert_allclose(wl.DaleInterneuronNetwork.random(key, N, 2.0, 5).weights,
+                               np.abs(w0), rtol=0)
     for Net in (wl.DirectNetwork, wl.GainNetwork, wl.ChainNetwork, wl.NonlocalDirectNetwork):
         np.testing.assert_allclose(Net.random(key, N, 2.0, 5).M, w0 @ w0.T, rtol=1e-10, atol=1e-12)
     # W0 = sqrt(gamma / k) A with A standard normal (k defaults to 2n)

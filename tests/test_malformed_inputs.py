@@ -80,6 +80,8 @@ CASES = [
     ("preconditioner_eigenvalues", geometry.preconditioner_eigenvalues, (M,), (A,)),
     ("preconditioner_matrix", geometry.preconditioner_matrix, (M,), (A,)),
     ("metric", geometry.metric, (M, C, C), (A, A, A)),
+    ("symmetric_basis", geometry.symmetric_basis, (N,), (Z,)),
+    ("frame_operator", wl.networks.frame_operator, (W,), (A,)),
     ("leaky_fixed_point", leaky_fixed_point, (C, 2, 0.5), (A, Z, S)),
     ("mode_error", theory.mode_error, (2.0, 1.0), (V, V)),
     ("target_band", theory.target_band, (1.0, 0.1), (V, V)),
@@ -107,7 +109,8 @@ for _name, _net in NETS.items():
         (f"{_name}.error", _net.error, (C,), (A,)),
         (f"{_name}.objective", _net.objective, (C,), (A,)),
     ]
-CASES += [("simulate_neural_dynamics", lambda x, t, dt: wl.simulate_neural_dynamics(NETS["direct"], x, t, dt),
+CASES += [("simulate_neural_dynamics",
+           lambda x, t, dt: wl.simulate_neural_dynamics(NETS["direct"], x, t, dt),
            (X, 1.0, 0.1), (A, S, S))]
 
 

@@ -50,7 +50,7 @@ def assert_trees_close(a, b, rtol):
     la, ta = jax.tree.flatten(a)
     lb, tb = jax.tree.flatten(b)
     assert ta == tb
-    for x, y in zip(la, lb):
+    for x, y in zip(la, lb, strict=True):
         assert np.shape(x) == np.shape(y)
         assert rel_err(x, y) <= rtol
 
@@ -60,7 +60,9 @@ def stack(trees):
 
 
 # Every network of the library, built from its M; plus a rotated, over-complete interneuron one.
-CASES = [pytest.param(Net, {}, id=Net.__name__) for Net in wl.ALL_NETWORKS + wl.CONTROL_NETWORKS] + [
+CASES = [
+    pytest.param(Net, {}, id=Net.__name__) for Net in wl.ALL_NETWORKS + wl.CONTROL_NETWORKS
+] + [
     pytest.param(
         wl.InterneuronNetwork, {"k": K, "key": jax.random.key(7)}, id="Interneuron-k8-rotated"
     )
@@ -220,7 +222,7 @@ def test_vmap_over_networks_and_samples(Net, kw):
     flows = jax.vmap(lambda nt: nt.flow(c))(batch)
     errors = jax.vmap(lambda nt: nt.error(c))(batch)
     for i, net in enumerate(nets):
-        assert_trees_close(jax.tree.map(lambda a: a[i], stepped), net.step(xs[i], eta), 1e-12)
+        assert_trees_close(jax.tree.map(lambda a, i=i: a[i], stepped), net.step(xs[i], eta), 1e-12)
         np.testing.assert_allclose(responses[i], net.respond(xs[i]), rtol=1e-12)
         np.testing.assert_allclose(flows[i], net.flow(c), rtol=1e-12, atol=1e-14)
         np.testing.assert_allclose(errors[i], net.error(c), rtol=1e-12)
@@ -345,7 +347,7 @@ def test_induced_m_flow_independent_of_realization(seed):
     v = np.asarray(wl.random_orthogonal(jax.random.key(seed + 2), 3 * N))
     nets.append(wl.InterneuronNetwork(w @ v))
     flows = [induced_m_flow(nt, c) for nt in nets]
-    for nt, fl in zip(nets, flows):
+    for nt, fl in zip(nets, flows, strict=True):
         np.testing.assert_allclose(nt.M, m, atol=1e-12)
         assert rel_err(fl, flows[0]) < 1e-11
     # while the W-flows themselves differ

@@ -1,4 +1,4 @@
-"""Unit tests of whitenlib.online: compiled scans against plain loops, divergence, convergence steps.
+"""Unit tests of whitenlib.online: compiled scans against plain loops, divergence, convergence.
 
 Networks come from ``wl.NETWORKS`` (and ``wl.ALL_NETWORKS`` where any network class must
 work); the code under test only uses the shared network interface, so the tests loop over
@@ -7,10 +7,9 @@ classes rather than branch on them.
 
 from __future__ import annotations
 
+import jax
 import numpy as np
 import pytest
-
-import jax
 
 import whitenlib as wl
 from whitenlib import data, online
@@ -90,7 +89,7 @@ def test_sweep_equals_separate_runs_and_gaussian_stream_is_reproducible():
     keys = jax.random.split(jax.random.key(7), 2)
     traj = online.sweep(nets, stream, [0.01, 0.02], 200, key=keys, record_every=50)
     for i in range(2):
-        net_i = jax.tree_util.tree_map(lambda a: a[i], nets)
+        net_i = jax.tree_util.tree_map(lambda a, i=i: a[i], nets)
         one = online.train(net_i, stream, [0.01, 0.02][i], 200, key=keys[i], record_every=100)
         np.testing.assert_allclose(traj.errors[i, ::2], one.errors, rtol=1e-9)
         # the same samples, drawn explicitly, through a NumPy loop
@@ -121,7 +120,9 @@ def test_steps_to_threshold_on_a_constructed_trace():
     steps = np.arange(6) * 10
     errors = np.array([[5.0, 0.4, 0.2, 0.35, 0.1, 0.05], [3.0, 2.0, 1.0, 0.9, 0.8, 0.7],
                        [1.0, 0.1, np.inf, np.inf, np.inf, np.inf]])
-    np.testing.assert_array_equal(online.steps_to_threshold(steps, errors, 0.3), [40, np.inf, np.inf])
+    np.testing.assert_array_equal(
+        online.steps_to_threshold(steps, errors, 0.3), [40, np.inf, np.inf]
+    )
     np.testing.assert_array_equal(
         online.steps_to_threshold(steps, errors, 0.3, stay=False), [20, np.inf, 10]
     )

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 
 import pytest
+
 from conftest import ROOT
 
 BOOK = ROOT / "book"

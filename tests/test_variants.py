@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import whitenlib as wl
-from whitenlib import flows, online, data
+from whitenlib import data, flows, online
 from whitenlib import variants as wv
 
 N, K = 4, 8
@@ -49,6 +49,15 @@ def test_preconditioner_eigenvalues_and_inverse():
     y = y + y.T
     x = wv.preconditioner_inverse(m, y)
     assert np.allclose(wv.preconditioner(m, x), y, atol=1e-11)
+
+
+def test_symmetric_basis_is_orthonormal_and_spans_the_symmetric_matrices():
+    b = wl.geometry.symmetric_basis(N)
+    assert b.shape == (N * (N + 1) // 2, N * N)
+    np.testing.assert_allclose(b @ b.T, np.eye(len(b)), atol=1e-14)
+    x = np.random.default_rng(3).standard_normal((N, N))
+    x = x + x.T
+    np.testing.assert_allclose(b.T @ (b @ x.ravel()), x.ravel(), atol=1e-12)  # x is in the span
 
 
 def test_metric_gradient_identity_and_positivity():
@@ -134,8 +143,8 @@ def test_chain_closed_form_time_and_saturation():
     # from below the target as well: time to reach the lower band edge
     lo = np.sqrt(2.0 / 1.1)
     t_below = wv.ChainNetwork.mode_convergence_time(0.1, 2.0, 0.1)
-    t_quad = np.trapezoid(np.sqrt(np.linspace(0.1, lo, 20001)) / (4 * (2.0 - np.linspace(0.1, lo, 20001) ** 2)),
-                          np.linspace(0.1, lo, 20001))
+    grid = np.linspace(0.1, lo, 20001)
+    t_quad = np.trapezoid(np.sqrt(grid) / (4 * (2.0 - grid**2)), grid)
     assert abs(t_below - t_quad) < 1e-6
 
 
@@ -152,7 +161,8 @@ def test_chain_rejects_bad_shapes():
 def asym_net(seed=0, rho=0.3):
     rng = np.random.default_rng(seed)
     w = rng.standard_normal((N, K)) / np.sqrt(K) + np.eye(N, K)        # well conditioned
-    return wv.AsymmetricInterneuronNetwork(w, (w + rho * rng.standard_normal((N, K)) / np.sqrt(K)).T)
+    v = (w + rho * rng.standard_normal((N, K)) / np.sqrt(K)).T
+    return wv.AsymmetricInterneuronNetwork(w, v)
 
 
 def test_asymmetry_decays_exactly_each_step():
@@ -172,15 +182,17 @@ def test_asymmetric_flow_and_respond():
     assert np.allclose(fl[:, :K] - fl[:, K:], -net.asymmetry(), atol=1e-12)
     assert np.allclose(mean_update(net, c), fl, rtol=1e-6, atol=1e-6)
     x = np.random.default_rng(5).standard_normal((3, N))
-    assert np.allclose(net.respond(x), np.linalg.solve(np.asarray(net.M_circuit), x.T).T, atol=1e-10)
+    m_circuit = np.asarray(net.M_circuit)
+    assert np.allclose(net.respond(x), np.linalg.solve(m_circuit, x.T).T, atol=1e-10)
     # the polar factor has the circuit's whitening error
-    y_cov = np.linalg.solve(np.asarray(net.M_circuit), np.linalg.solve(np.asarray(net.M_circuit), np.asarray(c)).T)
+    y_cov = np.linalg.solve(m_circuit, np.linalg.solve(m_circuit, np.asarray(c)).T)
     assert np.isclose(net.error(c), np.abs(np.linalg.eigvalsh(y_cov - np.eye(N))).max(), rtol=1e-8)
     # with W = V^T it is the interneuron network
     w = np.asarray(net.W)
     sym = wv.AsymmetricInterneuronNetwork(w, w.T)
     ref = wl.InterneuronNetwork(w).flow(c)
-    assert np.allclose(sym.flow(c)[:, :K], ref, atol=1e-12) and np.allclose(sym.flow(c)[:, K:], ref, atol=1e-12)
+    assert np.allclose(sym.flow(c)[:, :K], ref, atol=1e-12)
+    assert np.allclose(sym.flow(c)[:, K:], ref, atol=1e-12)
     assert np.allclose(sym.M, wl.InterneuronNetwork(w).M, atol=1e-10)
 
 
@@ -290,9 +302,10 @@ def test_finite_settling_direct_is_unbiased_and_interneurons_are_not(s):
     c = jnp.diag(lam)
     r = lambda m: -np.expm1(-s * m) / m if m != 0 else s  # noqa: E731  y(s) = r(m) x
     # the direct fixed point: r(m_i) = 1/sqrt(lam_i); m_i < 0 exactly when 1/sqrt(lam_i) > s
-    m = np.array([brentq(lambda mm: r(mm) - 1 / np.sqrt(li), -20.0, 50.0) for li in lam])
+    m = np.array([brentq(lambda mm, li=li: r(mm) - 1 / np.sqrt(li), -20.0, 50.0) for li in lam])
     assert np.array_equal(m > 0, 1 / np.sqrt(lam) < s)
-    fixed = wv.FiniteSettling(wl.DirectNetwork(np.diag(np.abs(m) + 1.0)).with_weights(jnp.diag(m)), s)
+    direct = wl.DirectNetwork(np.diag(np.abs(m) + 1.0)).with_weights(jnp.diag(m))
+    fixed = wv.FiniteSettling(direct, s)
     assert np.abs(fixed.flow(c)).max() < 1e-10 and float(fixed.error(c)) < 1e-10
     # the interneuron rule is not at rest at the exact whitening solution
     inter = wv.FiniteSettling(wl.InterneuronNetwork.from_M(wl.spd_sqrt(c)), s)

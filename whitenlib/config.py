@@ -55,28 +55,7 @@ def configure(seed: int = DEFAULT_SEED) -> np.random.Generator:
     if cache_dir:
         jax.config.update("jax_compilation_cache_dir", cache_dir)
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
-    _plain_numpy_scalars_in_notebooks()
     return np.random.default_rng(seed)
-
-
-def _plain_numpy_scalars_in_notebooks() -> None:
-    """Show NumPy scalars as plain numbers in a notebook (``1.5``, not ``np.float64(1.5)``).
-
-    NumPy 2 writes its scalars' type into their repr; numbers glued into the
-    book's prose must parse as numbers to take a format such as ``:.2f``.
-    """
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return
-    shell = get_ipython()
-    if shell is None:
-        return
-    plain = shell.display_formatter.formatters["text/plain"]
-    # IPython's pretty printer matches exact types here, so each concrete type is registered
-    for kind, to_python in ((np.floating, float), (np.integer, int), (np.bool_, bool)):
-        for scalar_type in {t for t in np.sctypeDict.values() if issubclass(t, kind)}:
-            plain.for_type(scalar_type, lambda obj, printer, cycle, f=to_python: printer.text(repr(f(obj))))
 
 
 __all__ = ["DEFAULT_SEED", "configure", "enable_float64", "float64_enabled", "require_float64"]

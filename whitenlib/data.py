@@ -6,12 +6,11 @@ step of online learning. Every stream is piecewise stationary: it has P ≥ 1
 ``switch_times[p]`` (P − 1 increasing positive integers). One stream
 interface serves every sweep:
 
-``stream.sample(key, t)``   the t-th sample x_t, shape (n,) — a pure function
-                            of a run's seed and t (a counter-based generator, see
-                            :func:`sampling_keys`), so it never depends on how a
-                            run is cut into blocks
-``stream.covariance(t)``    covariance of the context active at step t, (n, n)
-``stream.context(t)``       index of that context, in 0 … P − 1
+* ``stream.sample(key, t)``: the t-th sample x_t, shape (n,) — a pure
+  function of a run's seed and t (a counter-based generator, see
+  :func:`sampling_keys`), so it never depends on how a run is cut into blocks;
+* ``stream.covariance(t)``: covariance of the context active at step t, (n, n);
+* ``stream.context(t)``: index of that context, in 0 … P − 1.
 
 Three kinds:
 
@@ -67,7 +66,8 @@ def _check_switch_times(switch_times, n_contexts: int) -> jnp.ndarray:
             f"the first), got {s.size}."
         )
     if s.size and (
-        not np.all(np.isfinite(s)) or np.any(s != np.round(s)) or s[0] <= 0 or np.any(np.diff(s) <= 0)
+        not np.all(np.isfinite(s)) or np.any(s != np.round(s))
+        or s[0] <= 0 or np.any(np.diff(s) <= 0)
     ):
         raise ValueError(
             f"switch_times must be strictly increasing positive integers, got {s.tolist()}."
@@ -108,7 +108,7 @@ class _Stream:
     @classmethod
     def tree_unflatten(cls, aux, children):
         obj = object.__new__(cls)
-        for f, c in zip(cls._fields, children):
+        for f, c in zip(cls._fields, children, strict=True):
             object.__setattr__(obj, f, c)
         return obj
 
@@ -192,7 +192,7 @@ class PatchStream(_Stream):
         object.__setattr__(self, "switch_times", _check_switch_times(switch_times, p.shape[0]))
 
     def sample(self, key, t) -> jnp.ndarray:
-        """One vector of the active context, index uniform from :func:`uniforms` (key, t); shape (n,)."""
+        """One vector of the active context, shape (n,); index from :func:`uniforms` (key, t)."""
         size = self.patches.shape[-2]
         j = jnp.minimum((uniforms(key, t, 1)[0] * size).astype(jnp.int64), size - 1)
         return self.patches[self.context(t), j]
@@ -357,7 +357,8 @@ def sampling_keys(key, runs: int | None = None) -> jnp.ndarray:
             words = np.asarray(key).astype(np.uint64)
         else:
             raise ValueError(
-                f"key must be a JAX key (jax.random.key(seed)) or an int seed, got {type(key).__name__}."
+                "key must be a JAX key (jax.random.key(seed)) or an int seed, "
+                f"got {type(key).__name__}."
             )
     batch = words.shape[:-1]
     base = np.zeros(batch, dtype=np.uint64)
@@ -366,7 +367,9 @@ def sampling_keys(key, runs: int | None = None) -> jnp.ndarray:
             base = _mix_np(base ^ (words[..., i] + np.uint64(_GOLDEN)))
         if runs is not None:
             if batch:
-                raise ValueError("runs applies to a single key only; pass one key, or one key per run.")
+                raise ValueError(
+                    "runs applies to a single key only; pass one key, or one key per run."
+                )
             runs = int(runs)
             if runs < 1:
                 raise ValueError(f"runs must be a positive integer, got {runs}.")

@@ -34,8 +34,9 @@ from __future__ import annotations
 import functools
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import diffrax
 import jax
@@ -187,7 +188,7 @@ class FlowSolution:
         return tuple(self.weights.shape[1:])
 
     def weights_at(self, t) -> np.ndarray:
-        """Synapses at time(s) t from the dense output; shape (*t.shape, *weights.shape)."""
+        """Synapses at time(s) t from the dense output; shape ``(*t.shape, *weights.shape)``."""
         t = np.asarray(t, dtype=np.float64)
         if np.any(t < self.t[0]) or np.any(t > self.t[-1] * (1 + 1e-12)):
             raise ValueError(f"t must lie in the integrated interval [{self.t[0]}, {self.t[-1]}].")
@@ -195,7 +196,7 @@ class FlowSolution:
         return flat.reshape(t.shape + self._shape)
 
     def M_at(self, t) -> np.ndarray:
-        """Effective recurrent matrix at time(s) t; shape (*t.shape, n, n)."""
+        """Effective recurrent matrix at time(s) t; shape ``(*t.shape, n, n)``."""
         t = np.asarray(t, dtype=np.float64)
         m = M_along(self._template, self.weights_at(np.ravel(t)))
         return m.reshape(t.shape + m.shape[-2:])
@@ -248,7 +249,10 @@ def errors_along(net, weights, C) -> np.ndarray:
 
 
 def M_along(net, weights) -> np.ndarray:
-    """Effective recurrent matrices along stacked synapses, (T, *net.weights.shape) -> (T, n, n)."""
+    """Effective recurrent matrices along stacked synapses.
+
+    Shape ``(T, *net.weights.shape)`` -> (T, n, n).
+    """
     return _batched(_kernels(type(net))["batch_M"], net, weights)
 
 
@@ -304,15 +308,17 @@ def integrate_flow(
         Stacks only: the step budget per run, and how many runs share one vmapped
         call (runs are sorted by expected length, λ_max(M₀), and grouped).
 
+    Returns
+    -------
+    FlowSolution (one network) or FlowBatch (a stack)
+
+    Notes
+    -----
     Stacks of R networks (a leading run axis on every array, as built by
     :func:`whitenlib.online.stack_networks`) take C of shape (n, n) (shared) or
     (R, n, n), ε a scalar or shape (R,), and return a :class:`FlowBatch` of end
     states with ``convergence_time`` of shape (R,). The run axis is sharded
     over every local device.
-
-    Returns
-    -------
-    FlowSolution (one network) or FlowBatch (a stack)
     """
     if is_stack(net):
         return _integrate_stack(net, C, t_max, eps=eps, t_eval=t_eval, rtol=rtol, atol=atol,
@@ -383,8 +389,10 @@ def integrate_flow(
         ts, ys = np.zeros(1), w0.ravel()[None, :]
         status, message, nfev = 1, "the initial error is already within eps", 0
 
-        def dense(t, _y=w0.ravel()):
-            return np.repeat(_y[:, None], np.size(t), axis=1)
+        w0_flat = w0.ravel()
+
+        def dense(t):
+            return np.repeat(w0_flat[:, None], np.size(t), axis=1)
 
     diverged = status == -1 or not np.all(np.isfinite(ys))
     converged = False
@@ -552,7 +560,8 @@ def _check_stack(nets, C, eps, t_max):
                 "t_max is required when no eps is given: pass t_max=... (a positive time)."
             )
         s_max = np.sqrt(np.linalg.eigvalsh(c)[:, -1])
-        t_max = 2.0 * np.linalg.eigvalsh(m0)[:, -1] + 50.0 * (1.0 + s_max) * (1.0 + np.log(1.0 / eps))
+        t_max = (2.0 * np.linalg.eigvalsh(m0)[:, -1]
+                 + 50.0 * (1.0 + s_max) * (1.0 + np.log(1.0 / eps)))
     else:
         check_positive("t_max", t_max)
         t_max = np.full(R, float(t_max))
@@ -762,7 +771,7 @@ def commuting_modes(M, C, tol: float = 1e-10):
 def closed_form_convergence_time(Net, M0, C, eps) -> float:
     """Exact convergence time of the flow from a commuting M₀: the largest of the mode times.
 
-    The error ‖M⁻¹CM⁻¹ − I‖₂ is max_i |λ_i/m_i² − 1| and each mode error
+    The error ‖M⁻¹CM⁻¹ − I‖₂ is ``max_i |λ_i/m_i² − 1|`` and each mode error
     decreases monotonically, so the matrix first reaches ε when its slowest
     mode does (theorems 4.1–4.2).
     """

@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from whitenlib.linalg import symmetrize
-from whitenlib.validation import as_array, check_spd
+from whitenlib.validation import as_array, check_size, check_spd
 
 
 def lyapunov(m: jnp.ndarray, x: jnp.ndarray) -> jnp.ndarray:
@@ -58,25 +58,32 @@ def preconditioner_eigenvalues(M) -> np.ndarray:
     return np.sort(lam[i] + lam[j])
 
 
+def symmetric_basis(n: int) -> np.ndarray:
+    """Orthonormal basis of the symmetric n × n matrices, as rows vec(X); shape (n(n+1)/2, n²).
+
+    E_ii and (E_ij + E_ji)/√2 for i < j, in the order of ``np.triu_indices(n)``
+    (orthonormal for ⟨X, Y⟩ = Tr(XY)). For a linear map A on vec(X), B A Bᵀ is
+    its matrix on the symmetric matrices.
+    """
+    n = check_size("n", n)
+    rows = []
+    for i, j in zip(*np.triu_indices(n), strict=True):
+        e = np.zeros((n, n))
+        e[i, j] = e[j, i] = 1.0 if i == j else 1.0 / np.sqrt(2.0)
+        rows.append(e.ravel())
+    return np.array(rows)
+
+
 def preconditioner_matrix(M) -> np.ndarray:
     """The matrix of P_M on symmetric matrices in an orthonormal basis, shape (n(n+1)/2, n(n+1)/2).
 
-    Basis: E_ii and (E_ij + E_ji)/√2 for i < j (orthonormal for ⟨X, Y⟩ = Tr(XY)).
+    Basis: :func:`~whitenlib.geometry.symmetric_basis`, E_ii and (E_ij + E_ji)/√2 for i < j.
     Its eigenvalues are those of :func:`preconditioner_eigenvalues`.
     """
     m = np.asarray(as_array("M", M, min_ndim=2))
     check_spd("M", jnp.asarray(m))
     n = m.shape[0]
-    basis = []
-    for i in range(n):
-        for j in range(i, n):
-            e = np.zeros((n, n))
-            if i == j:
-                e[i, i] = 1.0
-            else:
-                e[i, j] = e[j, i] = 1.0 / np.sqrt(2.0)
-            basis.append(e)
-    basis = np.stack(basis)
+    basis = symmetric_basis(n).reshape(-1, n, n)
     images = np.einsum("ij,bjk->bik", m, basis) + np.einsum("bij,jk->bik", basis, m)
     return np.einsum("aij,bij->ab", basis, images)
 
@@ -96,4 +103,5 @@ __all__ = [
     "preconditioner_eigenvalues",
     "preconditioner_inverse",
     "preconditioner_matrix",
+    "symmetric_basis",
 ]

@@ -98,7 +98,7 @@ def random_covariance(key: jax.Array, n: int, low: float = 0.5, high: float = 5.
 
 
 def operator_norm_sym(a: jnp.ndarray) -> jnp.ndarray:
-    """Operator (spectral) norm of a symmetric matrix: max |eigenvalue|."""
+    """Operator (spectral) norm of a symmetric matrix: ``max |eigenvalue|``."""
     return jnp.max(jnp.abs(jnp.linalg.eigvalsh(symmetrize(a))), axis=-1)
 
 

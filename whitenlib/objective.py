@@ -60,7 +60,7 @@ def output_covariance(M, C) -> jnp.ndarray:
 def whitening_error(M, C) -> jnp.ndarray:
     """Whitening error ‖M⁻¹ C M⁻¹ − I‖₂ (operator norm), eq. (1.7).
 
-    Zero exactly when M = C^{1/2}; equal to max_i |λ_i/m_i² − 1| when M and C
+    Zero exactly when M = C^{1/2}; equal to ``max_i |λ_i/m_i² − 1|`` when M and C
     share eigenvectors.
 
     Parameters

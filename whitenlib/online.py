@@ -3,7 +3,8 @@
 One run of online learning feeds a network one sample per step,
 
 * stochastic (Algorithms 1 and 2):  net ← ``net.step(x_t, η)``
-* expected (averaged update):       net ← ``net.mean_step(C_t, η)``, weights + η · flow(C_t)  (eq. 5.1)
+* expected (averaged update):       net ← ``net.mean_step(C_t, η)``,
+  that is weights + η · flow(C_t)  (eq. 5.1)
 
 where x_t and C_t come from a stream (:mod:`whitenlib.data`). The run is one
 jitted ``lax.scan`` in three levels:
@@ -32,6 +33,7 @@ where it was caught is kept in ``diverged_at``.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -93,26 +95,27 @@ class Trajectory:
         return self.diverged.shape
 
     def time(self) -> np.ndarray:
-        """Continuous time t = η × steps of each record, shape (*B, S)."""
+        """Continuous time t = η × steps of each record, shape ``(*B, S)``."""
         return self.eta[..., None] * self.steps
 
     def steps_to_threshold(self, threshold: float, *, stay: bool = True, start: float = 0,
                            stop: float | None = None) -> np.ndarray:
         """Steps until the error reaches ``threshold``; see :func:`steps_to_threshold`. Shape B."""
-        return steps_to_threshold(self.steps, self.errors, threshold, stay=stay, start=start, stop=stop)
+        return steps_to_threshold(self.steps, self.errors, threshold,
+                                  stay=stay, start=start, stop=stop)
 
     def rewhitening_steps(self, switch_times, threshold: float, *, stay: bool = True) -> np.ndarray:
         """Steps after each context switch until the error stays below ``threshold``.
 
         The window of switch p runs from ``switch_times[p]`` to the next switch
-        (or the end of the run). Returns shape (*B, len(switch_times));
+        (or the end of the run). Returns shape ``(*B, len(switch_times))``;
         ``inf`` where the network did not re-whiten within the window.
         """
         t = [float(v) for v in np.asarray(switch_times).reshape(-1)] + [None]
         return np.stack([self.steps_to_threshold(threshold, stay=stay, start=a, stop=b)
-                         for a, b in zip(t[:-1], t[1:])], axis=-1)
+                         for a, b in itertools.pairwise(t)], axis=-1)
 
-    def reshape(self, *shape) -> "Trajectory":
+    def reshape(self, *shape) -> Trajectory:
         """The same runs with batch shape ``shape`` (e.g. (len(gammas), n_seeds))."""
         shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], tuple) else shape
         nb = len(self.batch_shape)
@@ -134,7 +137,7 @@ class Trajectory:
     def divergence_report(self) -> list[dict]:
         """One dict per diverged run: its index, the step, η and every label in ``params``."""
         out = []
-        for idx in zip(*np.nonzero(self.diverged)):
+        for idx in zip(*np.nonzero(self.diverged), strict=True):
             row = {"run": tuple(int(i) for i in idx), "step": int(self.diverged_at[idx]),
                    "eta": float(self.eta[idx])}
             row.update({k: float(v[idx]) for k, v in self.params.items()})
@@ -230,7 +233,7 @@ def _check(net, c, bound):
 
     Healthy: finite weights, M positive definite, error finite and ≤ ``bound``.
     Computed from one eigendecomposition M = VΛVᵀ, since
-    M⁻¹CM⁻¹ = V (Λ⁻¹ VᵀCV Λ⁻¹) Vᵀ, so the error is the largest |eigenvalue − 1|
+    M⁻¹CM⁻¹ = V (Λ⁻¹ VᵀCV Λ⁻¹) Vᵀ, so the error is the largest ``|eigenvalue − 1|``
     of Λ⁻¹VᵀCVΛ⁻¹ (eq. 1.7).
 
     Every LAPACK call of a sweep depends on the one before: jaxlib 0.10.2 can
@@ -243,7 +246,8 @@ def _check(net, c, bound):
     factorizations of M) are avoided, and the initial check travels in the
     scan's carry.
     """
-    finite = jnp.all(jnp.array([jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree_util.tree_leaves(net)]))
+    leaves = jax.tree_util.tree_leaves(net)
+    finite = jnp.all(jnp.array([jnp.all(jnp.isfinite(leaf)) for leaf in leaves]))
     m = net.M
     eye = jnp.eye(m.shape[-1], dtype=m.dtype)
     # depends on every leaf (e.g. a refreshed inverse), so it runs after all of them
@@ -265,7 +269,10 @@ def _run(net, stream, eta, key, bound, *, n_records, record_every, block, mean):
     def one_block(net, t0):
         ts = t0 + jnp.arange(block)
         if mean:
-            net, _ = jax.lax.scan(lambda n, t: (n.mean_step(stream.covariance(t), eta), None), net, ts)
+            def mean_step(n, t):
+                return n.mean_step(stream.covariance(t), eta), None
+
+            net, _ = jax.lax.scan(mean_step, net, ts)
         else:
             xs = jax.vmap(stream.sample, in_axes=(None, 0))(key, ts)
             net, _ = jax.lax.scan(lambda n, x: (n.step(x, eta), None), net, xs)
@@ -297,7 +304,8 @@ def _run(net, stream, eta, key, bound, *, n_records, record_every, block, mean):
 
 
 @partial(jax.jit, static_argnames=("n_records", "record_every", "block", "mean", "batched_stream"))
-def _sweep_compiled(net, stream, eta, keys, bound, *, n_records, record_every, block, mean, batched_stream):
+def _sweep_compiled(net, stream, eta, keys, bound, *,
+                    n_records, record_every, block, mean, batched_stream):
     run = partial(_run, n_records=n_records, record_every=record_every, block=block, mean=mean)
     return jax.vmap(run, in_axes=(0, 0 if batched_stream else None, 0, 0, None))(
         net, stream, eta, keys, bound
@@ -308,7 +316,8 @@ def _sweep_compiled(net, stream, eta, keys, bound, *, n_records, record_every, b
 
 
 def _check_schedule(n_steps, record_every, refresh_every, stream):
-    for name, v in (("n_steps", n_steps), ("record_every", record_every), ("refresh_every", refresh_every)):
+    schedule = {"n_steps": n_steps, "record_every": record_every, "refresh_every": refresh_every}
+    for name, v in schedule.items():
         if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
             raise ValueError(f"{name} must be a positive integer, got {v!r}.")
     if n_steps % record_every:
@@ -396,7 +405,9 @@ def sweep(net, stream, eta, n_steps: int, *, key=None, record_every: int = 100,
     eta_arr = np.asarray(eta, dtype=float)
     eta_arr = np.broadcast_to(eta_arr, (r,)) if eta_arr.ndim == 0 else eta_arr
     if eta_arr.shape != (r,):
-        raise ValueError(f"eta must be a scalar or have shape ({r},) (one per run), got {np.shape(eta)}.")
+        raise ValueError(
+            f"eta must be a scalar or have shape ({r},) (one per run), got {np.shape(eta)}."
+        )
     if not np.all(np.isfinite(eta_arr)) or np.any(eta_arr <= 0):
         raise ValueError(f"eta must contain positive finite learning rates, got {eta_arr}.")
     if stream.batched and stream.covs.shape[0] != r:
@@ -455,7 +466,9 @@ def _rng(seed) -> np.random.Generator:
         return seed
     if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0:
         return np.random.default_rng(int(seed))
-    raise ValueError(f"rng must be a numpy.random.Generator or a non-negative int seed, got {seed!r}.")
+    raise ValueError(
+        f"rng must be a numpy.random.Generator or a non-negative int seed, got {seed!r}."
+    )
 
 
 def initial_factors(rng, n: int, gamma, k: int | None = None) -> np.ndarray:

@@ -7,7 +7,6 @@ blindness); each network keeps its colour and line style in every figure.
 from __future__ import annotations
 
 import matplotlib as mpl
-import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import Ellipse
 
@@ -57,7 +56,10 @@ def use_book_style() -> None:
             "grid.alpha": 0.3,
             "lines.linewidth": 2.0,
             "axes.prop_cycle": mpl.cycler(
-                color=[OKABE_ITO[c] for c in ("blue", "vermillion", "green", "orange", "purple", "sky", "black")]
+                color=[
+                    OKABE_ITO[c]
+                    for c in ("blue", "vermillion", "green", "orange", "purple", "sky", "black")
+                ]
             ),
             "figure.constrained_layout.use": True,
         }

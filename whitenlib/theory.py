@@ -12,7 +12,7 @@ solved by
                       artanh_λ(m) = ½ ln|(m + √λ)/(m − √λ)|
 * interneuron  (3.9)  m(t)² = λ + (m₀² − λ) e^{−4t}
 
-The per-mode whitening error is e(m) = |λ/m² − 1|, and the convergence time
+The per-mode whitening error is ``e(m) = |λ/m² − 1|``, and the convergence time
 to tolerance ε is the first time e(m(t)) ≤ ε (chapter 4: theorems 4.1–4.2,
 corollaries 4.1–4.2). The large-γ asymptotes come with explicit error bounds
 (``*_asymptotic_error_bound``), γ = m₀/√λ.
@@ -52,13 +52,13 @@ def _times(t) -> np.ndarray:
 
 
 def mode_error(m, lam) -> np.ndarray:
-    """Per-mode whitening error |λ/m² − 1| (the commuting-case form of eq. (1.7))."""
+    """Per-mode whitening error ``|λ/m² − 1|`` (the commuting-case form of eq. (1.7))."""
     m, lam = _positive("m", m), _positive("lam", lam)
     return np.abs(lam / m**2 - 1.0)
 
 
 def target_band(lam, eps):
-    """The band |λ/m² − 1| ≤ ε of eq. (4.1): its edges (√(λ/(1+ε)), √(λ/(1−ε)))."""
+    """The band ``|λ/m² − 1| ≤ ε`` of eq. (4.1): its edges (√(λ/(1+ε)), √(λ/(1−ε)))."""
     lam = _positive("lam", lam)
     eps = _eps(eps)
     return np.sqrt(lam / (1.0 + eps)), np.sqrt(lam / (1.0 - eps))
@@ -84,7 +84,7 @@ def direct_mode_rate(m, lam) -> np.ndarray:
 def _direct_time(m0, m, s):
     """t(m₀ → m) of eq. (3.8) for m between m₀ and s = √λ (same side), without cancellation.
 
-    Uses artanh_λ(m) − artanh_λ(m₀) = artanh(s |m₀ − m| / |m m₀ − s²|), valid on
+    Uses artanh_λ(m) − artanh_λ(m₀) = ``artanh(s |m₀ − m| / |m m₀ − s²|)``, valid on
     either side of s; both terms of t are then computed directly.
     """
     d = m0 - m
@@ -115,7 +115,7 @@ def direct_time_to_reach(m0, m, lam) -> np.ndarray:
 
 
 def direct_convergence_time(m0, lam, eps) -> np.ndarray:
-    """Exact time until |λ/m² − 1| ≤ ε under dm/dt = λ/m² − 1, from m₀ (theorem 4.1).
+    """Exact time until ``|λ/m² − 1| ≤ ε`` under dm/dt = λ/m² − 1, from m₀ (theorem 4.1).
 
     Zero when m₀ is already within ε; otherwise the time (3.8) to reach the
     nearer edge of the band: √(λ/(1−ε)) from above, √(λ/(1+ε)) from below.
@@ -228,7 +228,7 @@ def interneuron_time_to_reach(m0, m, lam) -> np.ndarray:
 
 
 def interneuron_convergence_time(m0, lam, eps) -> np.ndarray:
-    """Exact time until |λ/m² − 1| ≤ ε under d(m²)/dt = 4(λ − m²) (theorem 4.2).
+    """Exact time until ``|λ/m² − 1| ≤ ε`` under d(m²)/dt = 4(λ − m²) (theorem 4.2).
 
     With γ = m₀/√λ:  T = ¼ ln[(γ² − 1)(1 − ε)/ε] for γ² > 1/(1−ε),
     T = ¼ ln[(1 − γ²)(1 + ε)/ε] for γ² < 1/(1+ε), and 0 in between.
@@ -338,7 +338,7 @@ def chain_mode_rate(m, lam) -> np.ndarray:
 def chain_time_to_reach(m0, m, lam) -> np.ndarray:
     """Time for the balanced chain's mode to go from m₀ to m (same side of √λ), eq. (7.11).
 
-    t = ¼ |F(√m₀) − F(√m)| with a = λ^{1/4} and
+    ``t = ¼ |F(√m₀) − F(√m)|`` with a = λ^{1/4} and
     F(s) = (1/2a) ln|(s − a)/(s + a)| + (1/a) arctan(s/a),
     written as ln and arctan of ratios, without cancellation.
     """
@@ -353,11 +353,12 @@ def chain_time_to_reach(m0, m, lam) -> np.ndarray:
 
 
 def chain_convergence_time(m0, lam, eps) -> np.ndarray:
-    """Exact time until |λ/m² − 1| ≤ ε under dm/dt = 4(λ − m²)/√m, from m₀ (eq. (7.11)).
+    """Exact time until ``|λ/m² − 1| ≤ ε`` under dm/dt = 4(λ − m²)/√m, from m₀ (eq. (7.11)).
 
-    t(m₀ → m) = ¼ |F(√m₀) − F(√m)| (:func:`chain_time_to_reach`); from above it
+    ``t(m₀ → m) = ¼ |F(√m₀) − F(√m)|``
+    (:func:`~whitenlib.theory.chain_time_to_reach`); from above it
     stays below (π/2 − arctan(√m_e/a) − ½ ln|(√m_e − a)/(√m_e + a)|)/(4a),
-    m_e the band edge, however large m₀ is (:func:`chain_convergence_time_limit`).
+    m_e the band edge, however large m₀ is (:func:`~whitenlib.theory.chain_convergence_time_limit`).
     """
     m0, lam = _positive("m0", m0), _positive("lam", lam)
     eps = _eps(eps)
@@ -367,7 +368,10 @@ def chain_convergence_time(m0, lam, eps) -> np.ndarray:
 
 
 def chain_convergence_time_limit(lam, eps) -> np.ndarray:
-    """Limit of :func:`chain_convergence_time` as m₀ → ∞: the saturation time, eq. (7.11)."""
+    """Limit of :func:`~whitenlib.theory.chain_convergence_time` as m₀ → ∞.
+
+    The saturation time, eq. (7.11).
+    """
     lam = _positive("lam", lam)
     eps = _eps(eps)
     a = lam**0.25

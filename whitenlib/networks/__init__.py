@@ -1,20 +1,16 @@
 """The whitening circuits, one module per circuit, all implementing :class:`AbstractNetwork`.
 
-=========================  =====================================================  ==========
-module                     class                                                  chapter
-=========================  =====================================================  ==========
-``base``                   :class:`AbstractNetwork`: the declared interface        —
-``direct``                 :class:`DirectNetwork`: direct synapses M, Algorithm 1  2
-``interneuron``            :class:`InterneuronNetwork`: M = W Wᵀ, Algorithm 2      2
-``control``                :class:`NonlocalDirectNetwork`: M with the interneuron  3, 7
-                           M-flow, through a non-local rule
-``chain``                  :class:`ChainNetwork`: M = (W₁W₂)(W₁W₂)ᵀ                7
-``asymmetric``             :class:`AsymmetricInterneuronNetwork`: W ≠ Vᵀ           8
-``dale``                   :class:`DaleInterneuronNetwork`: W ≥ 0                  8
-``leaky``                  :class:`LeakyInterneuronNetwork`: M = ε I + W Wᵀ        8
-``settling``               :class:`FiniteSettling`: finite settling time           8
-``gain``                   :class:`GainNetwork`: fixed frame, learned gains        9
-=========================  =====================================================  ==========
+* ``base``: :class:`AbstractNetwork`, the declared interface;
+* ``direct``: :class:`DirectNetwork`, direct synapses M, Algorithm 1 (chapter 2);
+* ``interneuron``: :class:`InterneuronNetwork`, M = W Wᵀ, Algorithm 2 (chapter 2);
+* ``control``: :class:`NonlocalDirectNetwork`, M with the interneuron M-flow, through a
+  non-local rule (chapters 3 and 7);
+* ``chain``: :class:`ChainNetwork`, M = (W₁W₂)(W₁W₂)ᵀ (chapter 7);
+* ``asymmetric``: :class:`AsymmetricInterneuronNetwork`, W ≠ Vᵀ (chapter 8);
+* ``dale``: :class:`DaleInterneuronNetwork`, W ≥ 0 (chapter 8);
+* ``leaky``: :class:`LeakyInterneuronNetwork`, M = ε I + W Wᵀ (chapter 8);
+* ``settling``: :class:`FiniteSettling`, finite settling time (chapter 8);
+* ``gain``: :class:`GainNetwork`, fixed frame, learned gains (chapter 9).
 """
 
 from whitenlib.networks.asymmetric import AsymmetricInterneuronNetwork
@@ -23,7 +19,7 @@ from whitenlib.networks.chain import ChainNetwork
 from whitenlib.networks.control import NonlocalDirectNetwork
 from whitenlib.networks.dale import DaleInterneuronNetwork
 from whitenlib.networks.direct import AbstractDirectSynapses, DirectNetwork
-from whitenlib.networks.gain import GainNetwork, n_symmetric
+from whitenlib.networks.gain import GainNetwork, frame_operator, n_symmetric
 from whitenlib.networks.interneuron import InterneuronNetwork
 from whitenlib.networks.leaky import LeakyInterneuronNetwork, leaky_fixed_point
 from whitenlib.networks.settling import FiniteSettling, settled_response
@@ -50,6 +46,7 @@ __all__ = [
     "InterneuronNetwork",
     "LeakyInterneuronNetwork",
     "NonlocalDirectNetwork",
+    "frame_operator",
     "leaky_fixed_point",
     "n_symmetric",
     "random_factor",

@@ -42,12 +42,17 @@ class AsymmetricInterneuronNetwork(AbstractNetwork):
         w = as_array("W", W, min_ndim=2)
         v = as_array("V", V, min_ndim=2)
         if v.shape[-2:] != w.shape[-2:][::-1]:
-            raise ValueError(f"V must have shape (k, n) = {w.shape[-2:][::-1]} to match W, got {v.shape}.")
+            raise ValueError(
+                f"V must have shape (k, n) = {w.shape[-2:][::-1]} to match W, got {v.shape}."
+            )
         m = w @ v
         if is_concrete(m):
             sv = np.linalg.svd(np.asarray(m), compute_uv=False)
             if np.min(sv[..., -1]) <= 1e-12 * max(float(np.max(sv[..., 0])), 1e-300):
-                raise ValueError("W V is singular: the circuit has no equilibrium. Use k >= n and generic W, V.")
+                raise ValueError(
+                    "W V is singular: the circuit has no equilibrium. "
+                    "Use k >= n and generic W, V."
+                )
         self.weights = jnp.concatenate([w, jnp.swapaxes(v, -1, -2)], axis=-1)
 
     @property
@@ -105,7 +110,10 @@ class AsymmetricInterneuronNetwork(AbstractNetwork):
         return jnp.concatenate([hebb, hebb], axis=-1) - self.weights
 
     def neural_velocity(self, state, x, tau: float = 1.0, tau_n: float = 1.0):
-        """Fast dynamics (8.1): dy/dt = (x − W n)/τ, dn/dt = (V y − n)/τₙ; state (y (n,), n (k,))."""
+        """Fast dynamics (8.1): dy/dt = (x − W n)/τ, dn/dt = (V y − n)/τₙ.
+
+        The state is (y (n,), n (k,)).
+        """
         y, n_act = state
         return ((x - self.W @ n_act) / tau, (self.V @ y - n_act) / tau_n)
 

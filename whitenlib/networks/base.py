@@ -21,8 +21,9 @@ What a concrete network declares (the pattern of diffrax's solvers):
 * the fast neural dynamics: ``neural_velocity``, ``neural_initial_state``,
   ``neural_output``.
 
-The base turns the kernels into the public, checked methods :meth:`step`,
-:meth:`flow` and :meth:`mean_step`, which check only what is concrete and are
+The base turns the kernels into the public, checked methods
+:meth:`~AbstractNetwork.step`, :meth:`~AbstractNetwork.flow` and
+:meth:`~AbstractNetwork.mean_step`, which check only what is concrete and are
 therefore safe inside ``jit``/``vmap``/``scan``.
 """
 
@@ -133,7 +134,10 @@ class AbstractNetwork(eqx.Module):
 
     @abc.abstractmethod
     def _mean_flow(self, c: jnp.ndarray) -> jnp.ndarray:
-        """d(weights)/dt of the averaged dynamics under covariance C (no checks); shaped like weights."""
+        """d(weights)/dt of the averaged dynamics under covariance C (no checks).
+
+        Shaped like ``weights``.
+        """
 
     @abc.abstractmethod
     def neural_velocity(self, state, x, *taus):
@@ -159,18 +163,19 @@ class AbstractNetwork(eqx.Module):
 
     @classmethod
     def from_M(cls, M, k: int | None = None, key: jax.Array | None = None) -> AbstractNetwork:
-        """The network of this class whose effective matrix is M (where the class can realize it)."""
+        """The network of this class whose effective matrix is M (where the class realizes it)."""
         raise ValueError(
             f"{cls.__name__} cannot be built from its effective matrix M: use its constructor."
         )
 
     @classmethod
     def random(cls, key: jax.Array, n: int, gamma=1.0, k: int | None = None) -> AbstractNetwork:
-        """The book's random initial network: M₀ = W₀W₀ᵀ, W₀ = √(γ/k)·A (:func:`random_factor`).
+        """The book's random initial network: M₀ = W₀W₀ᵀ, W₀ = √(γ/k)·A.
 
-        A class whose weights are a factor of M takes W₀ itself as weights;
-        any other class is ``from_M(M₀)``. The same key and γ therefore start
-        every class at the same M₀.
+        A is drawn by :func:`~whitenlib.networks.base.random_factor`. A class
+        whose weights are a factor of M takes W₀ itself as weights; any other
+        class is ``from_M(M₀)``. The same key and γ therefore start every class
+        at the same M₀.
         """
         w0 = random_factor(key, n, gamma, k)
         if cls.weights_are_factor:

@@ -64,7 +64,10 @@ class ChainNetwork(AbstractNetwork):
 
     @classmethod
     def from_M(cls, M, p: int | None = None, key: jax.Array | None = None) -> ChainNetwork:
-        """A balanced chain with A Aᵀ = M: W₁ = M^{1/4}, W₂ = M^{1/4} [I, 0] Vᵀ (Haar V if ``key``)."""
+        """A balanced chain with A Aᵀ = M: W₁ = M^{1/4}, W₂ = M^{1/4} [I, 0] Vᵀ.
+
+        V is Haar-random when ``key`` is given, the identity otherwise.
+        """
         m = as_array("M", M, min_ndim=2)
         check_spd("M", m)
         n = m.shape[-1]

@@ -1,10 +1,14 @@
 """A control: direct synapses driven by the interneuron network's M-flow through a non-local rule.
 
 ``NonlocalDirectNetwork(M)``
-    The direct circuit (2.1), τ dy/dt = x − M y → ȳ = M⁻¹x, with the rule
+    The direct circuit (2.1), τ dy/dt = x − M y → ȳ = M⁻¹x, with the rule::
+
         M ← M + η (y xᵀ + x yᵀ − 2M),   y = M⁻¹x.
-    Its mean, with E[y xᵀ] = M⁻¹C, is the flow
+
+    Its mean, with E[y xᵀ] = M⁻¹C, is the flow::
+
         dM/dt = M⁻¹C + CM⁻¹ − 2M = −P_M(∇f(M)),   P_M(X) = M X + X M,
+
     exactly the flow that the interneuron network induces on M = W Wᵀ
     (eq. (3.4)). The update of synapse M_ij needs the input x_j, which is
     not the activity of either neuron it connects: the rule is not local.
@@ -41,7 +45,8 @@ class NonlocalDirectNetwork(AbstractDirectSynapses):
         # M ← M + η (y xᵀ + x yᵀ − 2M), y = M⁻¹x
         y = self._respond(x)
         hebb = outer(y, x)
-        return self.with_weights(self.weights + eta * (hebb + jnp.swapaxes(hebb, -1, -2) - 2.0 * self.weights))
+        update = hebb + jnp.swapaxes(hebb, -1, -2) - 2.0 * self.weights
+        return self.with_weights(self.weights + eta * update)
 
     def _mean_flow(self, c):
         # dM/dt = P_M(M⁻¹CM⁻¹ − I) = M⁻¹C + CM⁻¹ − 2M, eq. (3.4)

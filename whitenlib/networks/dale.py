@@ -31,7 +31,9 @@ class DaleInterneuronNetwork(InterneuronNetwork):
     def __init__(self, W):
         w = as_array("W", W, min_ndim=2)
         if is_concrete(w) and bool(jnp.any(w < 0)):
-            raise ValueError("W must be elementwise nonnegative (Dale's principle): pass jnp.abs(W).")
+            raise ValueError(
+                "W must be elementwise nonnegative (Dale's principle): pass jnp.abs(W)."
+            )
         super().__init__(w)
 
     def with_weights(self, weights) -> DaleInterneuronNetwork:
@@ -39,10 +41,12 @@ class DaleInterneuronNetwork(InterneuronNetwork):
         return super().with_weights(jnp.maximum(weights, 0.0))
 
     @classmethod
-    def random(cls, key: jax.Array, n: int, gamma=1.0, k: int | None = None) -> DaleInterneuronNetwork:
-        """W₀ = √(γ/k)·|A|, A standard normal (n × k), k defaults to 2n: a nonnegative initialization.
+    def random(
+        cls, key: jax.Array, n: int, gamma=1.0, k: int | None = None
+    ) -> DaleInterneuronNetwork:
+        """W₀ = ``√(γ/k)·|A|``, A standard normal (n × k), k defaults to 2n: nonnegative weights.
 
-        |A| of the same A as :func:`~whitenlib.networks.base.random_factor`.
+        ``|A|`` of the same A as :func:`~whitenlib.networks.base.random_factor`.
         """
         return cls(jnp.abs(random_factor(key, n, gamma, k)))
 

@@ -5,13 +5,14 @@
     W = [w_1 … w_k] of unit-norm columns (shape (n, k)): interneuron i reads
     zᵢ = w_iᵀ y and feeds back −w_i gᵢ zᵢ; only the gains g ∈ ℝᵏ learn
     (Duong, Lipshutz, Heeger, Chklovskii & Simoncelli, ICML 2023).
-    Effective M = I + W diag(g) Wᵀ.
-    Fast dynamics (9.1)  τ dy/dt = x − y − W (g ∘ z),  τₙ dz/dt = Wᵀ y − z
-                         → z̄ = Wᵀ ȳ,  ȳ = (I + W diag(g) Wᵀ)⁻¹ x
-    Gain rule            g ← g + η (z ∘ z − 1)   (the algorithm of chapter 9)
-    Gain flow (9.4)      dg/dt = diag(Wᵀ M⁻¹ C M⁻¹ W) − 1 = −∇_g f(M(g)); Hessian in (9.3)
-    Induced on M (9.5)   dM/dt = 𝓕(M⁻¹ C M⁻¹ − I),
-                         𝓕(X) = Σᵢ (w_iᵀ X w_i) w_i w_iᵀ  (frame operator: fixed, PSD)
+    Effective M = I + W diag(g) Wᵀ::
+
+        Fast dynamics (9.1)  τ dy/dt = x − y − W (g ∘ z),  τₙ dz/dt = Wᵀ y − z
+                             → z̄ = Wᵀ ȳ,  ȳ = (I + W diag(g) Wᵀ)⁻¹ x
+        Gain rule            g ← g + η (z ∘ z − 1)   (the algorithm of chapter 9)
+        Gain flow (9.4)      dg/dt = diag(Wᵀ M⁻¹ C M⁻¹ W) − 1 = −∇_g f(M(g)); Hessian in (9.3)
+        Induced on M (9.5)   dM/dt = 𝓕(M⁻¹ C M⁻¹ − I),
+                             𝓕(X) = Σᵢ (w_iᵀ X w_i) w_i w_iᵀ  (frame operator: fixed, PSD)
 
 The gains can be negative; the network is valid while M stays positive
 definite, which is also when the fast dynamics settle (for τ = τₙ). An online
@@ -80,6 +81,22 @@ def _frame_outer_products(w: jnp.ndarray) -> jnp.ndarray:
     """The k matrices w_i w_iᵀ flattened as columns, shape (n², k)."""
     n, k = w.shape[-2], w.shape[-1]
     return jnp.einsum("ik,jk->ijk", w, w).reshape(n * n, k)
+
+
+def frame_operator(W) -> jnp.ndarray:
+    """The frame operator 𝓕(X) = Σᵢ (w_iᵀ X w_i) w_i w_iᵀ of eq. (9.5) as a matrix on vec(X).
+
+    W (n, k) holds the frame's vectors as columns; the result, shape (n², n²),
+    is O Oᵀ with O the (n², k) matrix whose columns are vec(w_i w_iᵀ): fixed
+    and positive semidefinite. It whitens every covariance exactly when it is
+    positive definite on the symmetric matrices (k ≥ n(n + 1)/2 spanning outer
+    products).
+    """
+    w = as_array("W", W, min_ndim=2)
+    if w.ndim != 2:
+        raise ValueError(f"W must be one frame of shape (n, k), got {w.shape}.")
+    o = _frame_outer_products(w)
+    return o @ o.T
 
 
 def _gain_hessian(w, g, c):
@@ -315,7 +332,8 @@ class GainNetwork(AbstractNetwork):
                 raise ValueError(
                     f"active must have shape ({self.k},) (one flag per gain), got {mask.shape}."
                 )
-        return self.with_weights(_newton_minimise(self.W, self.weights, c, mask, check_size("iters", iters)))
+        iters = check_size("iters", iters)
+        return self.with_weights(_newton_minimise(self.W, self.weights, c, mask, iters))
 
     def neural_velocity(self, state, x, tau: float = 1.0, tau_n: float = 1.0):
         """Right-hand side of the fast dynamics (9.1).
@@ -338,4 +356,4 @@ class GainNetwork(AbstractNetwork):
         return state[0]
 
 
-__all__ = ["GainNetwork", "n_symmetric"]
+__all__ = ["GainNetwork", "frame_operator", "n_symmetric"]

@@ -1,11 +1,11 @@
 """n primary neurons and k ≥ n interneurons: synapses W (n × k), effective M = W Wᵀ.
 
-Wᵀ (k × n) carries primary → interneuron, −W (n × k) interneuron → primary.
+Wᵀ (k × n) carries primary → interneuron, −W (n × k) interneuron → primary::
 
-Fast dynamics (2.2)  τ dy/dt = x − W n,  τₙ dn/dt = Wᵀ y − n
-                     → n̄ = Wᵀ ȳ, ȳ = (W Wᵀ)⁻¹ x
-Algorithm 2 (2.4)    W ← W + η (y nᵀ − W)
-Synaptic flow (3.2)  dW/dt = (M⁻¹ C M⁻¹ − I) W = −½ ∇g(W)
+    Fast dynamics (2.2)  τ dy/dt = x − W n,  τₙ dn/dt = Wᵀ y − n
+                         → n̄ = Wᵀ ȳ, ȳ = (W Wᵀ)⁻¹ x
+    Algorithm 2 (2.4)    W ← W + η (y nᵀ − W)
+    Synaptic flow (3.2)  dW/dt = (M⁻¹ C M⁻¹ − I) W = −½ ∇g(W)
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ class InterneuronNetwork(AbstractNetwork):
         return x @ self.M_inv
 
     def respond_interneurons(self, x) -> jnp.ndarray:
-        """Equilibrium interneuron activity n̄ = Wᵀ ȳ; x of shape (n,) or (T, n) -> (k,) or (T, k)."""
+        """Equilibrium interneuron activity n̄ = Wᵀ ȳ; x (n,) or (T, n) -> (k,) or (T, k)."""
         return self.respond(x) @ self.weights
 
     def step(self, x, eta) -> InterneuronNetwork:

@@ -63,7 +63,8 @@ class LeakyInterneuronNetwork(AbstractNetwork):
     def neural_velocity(self, state, x, tau: float = 1.0, tau_n: float = 1.0):
         """Fast dynamics (8.4): dy/dt = (x − ε y − W n)/τ, dn/dt = (Wᵀ y − n)/τₙ."""
         y, n_act = state
-        return ((x - self.leak * y - self.weights @ n_act) / tau, (y @ self.weights - n_act) / tau_n)
+        dy = (x - self.leak * y - self.weights @ n_act) / tau
+        return (dy, (y @ self.weights - n_act) / tau_n)
 
     def neural_initial_state(self):
         """y = 0, n = 0."""

@@ -149,7 +149,9 @@ class FiniteSettling(AbstractNetwork):
 
     def __init__(self, net, settle_time: float, taus: tuple = ()):
         if not isinstance(net, (DirectNetwork, InterneuronNetwork)):
-            raise ValueError(f"net must be a DirectNetwork or an InterneuronNetwork, got {type(net).__name__}.")
+            raise ValueError(
+                f"net must be a DirectNetwork or an InterneuronNetwork, got {type(net).__name__}."
+            )
         check_positive("settle_time", settle_time)
         for t in taus:
             check_positive("tau", t)
@@ -173,7 +175,10 @@ class FiniteSettling(AbstractNetwork):
 
     def _maps(self):
         lead = self.weights.shape[:-2]
-        fn = lambda nt, ss: _settled_maps(nt, ss, self.taus)
+
+        def fn(nt, ss):
+            return _settled_maps(nt, ss, self.taus)
+
         for _ in lead:
             fn = jax.vmap(fn)
         return fn(self.net, jnp.broadcast_to(self.settle_time, lead))
