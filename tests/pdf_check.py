@@ -57,14 +57,16 @@ def check(pdf: Path, student: bool) -> list[str]:
     log = pdf.with_suffix(".log")
     if log.is_file():
         log_text = log.read_text(encoding="utf-8", errors="replace")
-        for line in re.findall(r"^.*(?:Reference|Citation) .* undefined.*$", log_text, re.MULTILINE)[:10]:
+        undefined = r"^.*(?:Reference|Citation) .* undefined.*$"
+        for line in re.findall(undefined, log_text, re.MULTILINE)[:10]:
             errors.append(f"LaTeX log: {line.strip()}")
         if "There were undefined references" in log_text:
             errors.append("LaTeX log: there were undefined references")
     else:
         errors.append(f"no LaTeX log beside the PDF ({log})")
     for match in list(re.finditer(r"\?\?", text))[:10]:
-        errors.append(f"unresolved reference '??': ...{_flat(text[max(match.start() - 60, 0):match.end() + 20])}...")
+        context = _flat(text[max(match.start() - 60, 0):match.end() + 20])
+        errors.append(f"unresolved reference '??': ...{context}...")
 
     # numbered chapters, in order: "<n> <title>" in the table of contents
     position = 0
@@ -104,7 +106,8 @@ def check(pdf: Path, student: bool) -> list[str]:
         errors.append(f"the student edition shows {solutions} solutions")
     if not student and not solutions:
         errors.append("the full edition shows no solutions")
-    pages = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=False).stdout
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=False)
+    pages = info.stdout
     n_pages = re.search(r"Pages:\s+(\d+)", pages)
     print(f"{pdf}: {n_pages.group(1) if n_pages else '?'} pages, "
           + ", ".join(f"{v} {k}" for k, v in counts.items())

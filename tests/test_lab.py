@@ -67,13 +67,15 @@ class _Lab:
         deadline = time.time() + START_TIMEOUT_S
         while time.time() < deadline:
             if self.proc.poll() is not None:
-                pytest.fail(f"JupyterLab exited with {self.proc.returncode}:\n{log_path.read_text()[-3000:]}")
+                log = log_path.read_text()[-3000:]
+                pytest.fail(f"JupyterLab exited with {self.proc.returncode}:\n{log}")
             try:
                 self.request("/api/status")
                 return
             except (urllib.error.URLError, ConnectionError, OSError):
                 time.sleep(0.5)
-        pytest.fail(f"JupyterLab did not answer within {START_TIMEOUT_S} s:\n{log_path.read_text()[-3000:]}")
+        log = log_path.read_text()[-3000:]
+        pytest.fail(f"JupyterLab did not answer within {START_TIMEOUT_S} s:\n{log}")
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -113,7 +115,8 @@ def test_lab_serves_a_chapter_as_a_notebook(lab):
     nb = model["content"]
     kinds = [cell["cell_type"] for cell in nb["cells"]]
     assert kinds.count("code") >= 5 and kinds.count("markdown") >= 5
-    assert any("import whitenlib" in "".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+    code = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
+    assert any("import whitenlib" in source for source in code)
     assert nb["metadata"]["kernelspec"]["language"] == "python"
 
 

@@ -27,10 +27,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from whitenlib.validation import check_positive_array, check_real, check_unit_interval
-
-
-from whitenlib.validation import as_array, check_positive_array, check_spd, check_unit_interval
+from whitenlib.validation import (
+    as_array,
+    check_positive_array,
+    check_real,
+    check_spd,
+    check_unit_interval,
+)
 
 
 def _positive(name, v) -> np.ndarray:
@@ -424,7 +427,10 @@ def objective_gap(M, C) -> np.ndarray:
 
 
 def error_tolerance_radius(eps) -> np.ndarray:
-    """η = 1 − (1 + ε)^{-1/2}: ‖M − C^{1/2}‖₂ ≤ η √c_min implies error ≤ ε (appendix, lem-gap-inequalities)."""
+    """η = 1 − (1 + ε)^{-1/2}: ‖M − C^{1/2}‖₂ ≤ η √c_min implies error ≤ ε.
+
+    Appendix, lem-gap-inequalities.
+    """
     eps = _eps(eps)
     return 1.0 - 1.0 / np.sqrt(1.0 + eps)
 
@@ -447,7 +453,9 @@ def _extremes(m, c):
 
 
 def direct_time_lower_bound(M0, C, eps) -> np.ndarray:
-    """T_dir ≥ λ_max(M₀ − C^{1/2}/√(1 − ε)) ≥ λ_max(M₀) − √(c_max/(1 − ε)) (chapter 4, thm-direct-every-start).
+    """T_dir ≥ λ_max(M₀ − C^{1/2}/√(1 − ε)) ≥ λ_max(M₀) − √(c_max/(1 − ε)).
+
+    Chapter 4, thm-direct-every-start.
 
     Clipped at 0. Holds for every SPD M₀: Ṁ ⪰ −I gives M_t ⪰ M₀ − tI, and
     error ≤ ε forces M ⪯ C^{1/2}/√(1 − ε).
@@ -459,7 +467,9 @@ def direct_time_lower_bound(M0, C, eps) -> np.ndarray:
 
 
 def direct_time_upper_bound(M0, C, eps) -> np.ndarray:
-    """Upper bound on the direct network's convergence time from any SPD M₀ (thm-direct-every-start).
+    """Upper bound on the direct network's convergence time from any SPD M₀.
+
+    Chapter 4, thm-direct-every-start.
 
     With b₁ = √(2 c_max): t₁ = time of dm/dt = c_max/m² − 1 from Λ₀ down to b₁
     (0 if Λ₀ ≤ b₁), V₁ = V(M₀) min(1, √(c_max/(Λ₀² − c_max))), z₁ = √(b₁ V₁/c_min);
@@ -479,7 +489,9 @@ def direct_time_upper_bound(M0, C, eps) -> np.ndarray:
 
 
 def interneuron_envelopes(M0, C, t):
-    """Bounds on the extreme eigenvalues of M_t along the interneuron flow (thm-interneuron-every-start, item 1).
+    """Bounds on the extreme eigenvalues of M_t along the interneuron flow.
+
+    Chapter 4, thm-interneuron-every-start, item 1.
 
     Returns (lo_max², hi_max², lo_min², hi_min²): for every t ≥ 0,
     c_min + (λ² − c_min) e^{−4t} ≤ λ(M_t)² ≤ c_max + (λ² − c_max) e^{−4t}, with
@@ -495,7 +507,10 @@ def interneuron_envelopes(M0, C, t):
 
 
 def interneuron_time_lower_bound(M0, C, eps) -> np.ndarray:
-    """T_int ≥ ¼ ln[(λ_max(M₀)² − c_min)/(c_max/(1 − ε) − c_min)], clipped at 0 (thm-interneuron-every-start, item 2)."""
+    """T_int ≥ ¼ ln[(λ_max(M₀)² − c_min)/(c_max/(1 − ε) − c_min)], clipped at 0.
+
+    Chapter 4, thm-interneuron-every-start, item 2.
+    """
     m, c = _pair(M0, C)
     eps = _eps(eps)
     _, lam_max, c_min, c_max = _extremes(m, c)
@@ -505,7 +520,9 @@ def interneuron_time_lower_bound(M0, C, eps) -> np.ndarray:
 
 
 def interneuron_time_upper_bound(M0, C, eps) -> np.ndarray:
-    """Upper bound on the interneuron network's convergence time from any SPD M₀ (thm-interneuron-every-start, item 3).
+    """Upper bound on the interneuron network's convergence time from any SPD M₀.
+
+    Chapter 4, thm-interneuron-every-start, item 3.
 
     t₁ = ¼ ln max(2, Λ₀²/c_max − 1); at t₁, λ_max² ≤ 2 c_max and λ_min² ≥ c_min/2, so
     V₁ = min(V(M₀) e^{−2t₁}, √2 Tr C/√c_min + n √(2 c_max) − 2 Tr C^{1/2});

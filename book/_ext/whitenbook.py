@@ -251,7 +251,7 @@ def fix_latex_exercise_refs(app: Sphinx, exception) -> None:
         numbers = dict(re.findall(target + r"\{\\sphinxcrossref\{(Exercise [\d.]+)\}\}", text))
         numbers.update(re.findall(r"\\hyperref\[exercise:([^]]+)\]\{(Exercise [\d.]+)\}", text))
 
-        def numbered(match):
+        def numbered(match, numbers=numbers):
             label = match.group(1)
             if label not in numbers:
                 return match.group(0)  # left for the PDF check to report
