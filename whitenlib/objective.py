@@ -25,7 +25,9 @@ def _output_covariance(m: jnp.ndarray, c: jnp.ndarray) -> jnp.ndarray:
     # M is SPD: two Cholesky solves. Besides halving the work of an LU solve, this avoids
     # jaxlib's batched LU on CPU, which is an order of magnitude slower when its intra-op
     # thread pool is contended (measured: 69 ms against 1 ms for 8 solves at n = 64).
-    factor = cho_factor(m, lower=True)
+    shape = jnp.broadcast_shapes(m.shape, c.shape)  # cho_solve does not broadcast batches
+    factor = cho_factor(jnp.broadcast_to(m, shape), lower=True)
+    c = jnp.broadcast_to(c, shape)
     m_inv_c = cho_solve(factor, c)
     return symmetrize(jnp.swapaxes(cho_solve(factor, jnp.swapaxes(m_inv_c, -1, -2)), -1, -2))
 
