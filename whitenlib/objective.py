@@ -14,6 +14,7 @@ sweeps call; the public functions check their inputs first.
 from __future__ import annotations
 
 import jax.numpy as jnp
+from jax.scipy.linalg import cho_factor, cho_solve
 
 from whitenlib.linalg import operator_norm_sym, symmetrize
 from whitenlib.validation import as_array, check_full_row_rank, check_spd
@@ -21,8 +22,14 @@ from whitenlib.validation import as_array, check_full_row_rank, check_spd
 
 def _output_covariance(m: jnp.ndarray, c: jnp.ndarray) -> jnp.ndarray:
     """C_yy = M⁻¹ C M⁻¹ (the covariance of y = M⁻¹x)."""
-    m_inv_c = jnp.linalg.solve(m, c)
-    return symmetrize(jnp.swapaxes(jnp.linalg.solve(m, jnp.swapaxes(m_inv_c, -1, -2)), -1, -2))
+    # M is SPD: two Cholesky solves. Besides halving the work of an LU solve, this avoids
+    # jaxlib's batched LU on CPU, which is an order of magnitude slower when its intra-op
+    # thread pool is contended (measured: 69 ms against 1 ms for 8 solves at n = 64).
+    shape = jnp.broadcast_shapes(m.shape, c.shape)  # cho_solve does not broadcast batches
+    factor = cho_factor(jnp.broadcast_to(m, shape), lower=True)
+    c = jnp.broadcast_to(c, shape)
+    m_inv_c = cho_solve(factor, c)
+    return symmetrize(jnp.swapaxes(cho_solve(factor, jnp.swapaxes(m_inv_c, -1, -2)), -1, -2))
 
 
 def _whitening_error(m: jnp.ndarray, c: jnp.ndarray) -> jnp.ndarray:
