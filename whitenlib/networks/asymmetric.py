@@ -13,9 +13,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from whitenlib.linalg import spd_power
+from whitenlib.linalg import spd_power, symmetrize
 from whitenlib.networks.base import AbstractNetwork, outer
-from whitenlib.objective import _output_covariance
 from whitenlib.validation import as_array, is_concrete
 
 
@@ -105,7 +104,10 @@ class AsymmetricInterneuronNetwork(AbstractNetwork):
 
     def _mean_flow(self, c):
         # E[y nᵀ] = M⁻¹CM⁻ᵀ Vᵀ (M = W V) for both halves, minus the decay
-        cyy = _output_covariance(self.M_circuit, c)
+        # M = W V is not symmetric, so objective's Cholesky solves do not apply: LU solves
+        a = self.M_circuit
+        a_inv_c = jnp.linalg.solve(a, c)
+        cyy = symmetrize(jnp.swapaxes(jnp.linalg.solve(a, jnp.swapaxes(a_inv_c, -1, -2)), -1, -2))
         hebb = cyy @ self.weights[..., self.k :]
         return jnp.concatenate([hebb, hebb], axis=-1) - self.weights
 
