@@ -167,3 +167,26 @@ def test_teaching_page_lists_every_exercise():
     labels = [label for md in executable_chapters()
               for label in re.findall(r"\{exercise-start\}[^\n]*\n:label: (\S+)", md.read_text())]
     assert labels and listed == labels, "the teaching page's list of exercises is out of date"
+
+
+def test_latex_exercise_references_resolve(tmp_path):
+    # as the LaTeX builder writes them: the exercise's heading and a reference from another
+    # page, the only one to it (left for LaTeX, which never defines the label)
+    tex = tmp_path / "book.tex"
+    tex.write_text(
+        "\\phantomsection \\label{exercise:ex-1-4}\n\n"
+        "\\begin{sphinxadmonition}{note}{Exercise 1.7.4 (Noise)}\n...\\end{sphinxadmonition}\n"
+        "see "
+        "\\hyperref[\\detokenize{book/01_whitening:ex-1-4}]"
+        "{Exercise \\ref{\\detokenize{book/01_whitening:ex-1-4}}}, "
+        "\\hyperref[\\detokenize{book/02_networks:fig-a}]"
+        "{Figure \\ref{\\detokenize{book/02_networks:fig-a}}}\n",
+        encoding="utf-8",
+    )
+    app = types.SimpleNamespace(builder=types.SimpleNamespace(format="latex"), outdir=str(tmp_path))
+    wb.fix_latex_exercise_refs(app, None)
+    text = tex.read_text(encoding="utf-8")
+    assert "see \\hyperref[exercise:ex-1-4]{Exercise 1.7.4}," in text
+    assert "\\ref{\\detokenize{book/01_whitening:ex-1-4}}" not in text
+    # references to anything but an exercise are LaTeX's own business
+    assert "Figure \\ref{\\detokenize{book/02_networks:fig-a}}" in text

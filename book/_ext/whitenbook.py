@@ -233,32 +233,27 @@ def codeautolink_titleless_sections() -> None:
 
 
 def fix_latex_exercise_refs(app: Sphinx, exception) -> None:
-    """The PDF: references to an exercise of another chapter resolve, by their number.
+    """The PDF: every reference to an exercise resolves, by the number its heading shows.
 
-    sphinx-exercise labels an exercise ``exercise:<label>`` in LaTeX and numbers the
-    references within its own chapter, but a reference from another chapter points at
-    ``<docname>:<label>``, which LaTeX never defines ("Exercise ??"). Point it at the
-    exercise and write the number the same .tex gives that exercise elsewhere.
+    sphinx-exercise labels an exercise ``exercise:<label>`` in LaTeX and writes its number
+    into the heading, but references from any page but the exercise's own point at
+    ``<docname>:<label>`` and ask LaTeX for ``\\ref`` of it, which LaTeX never defines
+    ("Exercise ??"). Point them at the exercise and write the heading's number.
     """
     if exception is not None or app.builder.format != "latex":
         return
+    heading = (r"\\label\{exercise:([^}]+)\}\s*"
+               r"\\begin\{sphinxadmonition\}\{note\}\{(Exercise [\d.]+)")
     for tex in Path(app.outdir).glob("*.tex"):
         text = tex.read_text(encoding="utf-8")
-        labels = set(re.findall(r"\\label\{exercise:([^}]+)\}", text))
-        if not labels:
+        numbers = dict(re.findall(heading, text))
+        if not numbers:
             continue
-        target = r"\\hyperref\[\\detokenize\{[^}]*:(" + "|".join(map(re.escape, labels)) + r")\}\]"
-        numbers = dict(re.findall(target + r"\{\\sphinxcrossref\{(Exercise [\d.]+)\}\}", text))
-        numbers.update(re.findall(r"\\hyperref\[exercise:([^]]+)\]\{(Exercise [\d.]+)\}", text))
-
-        def numbered(match, numbers=numbers):
-            label = match.group(1)
-            if label not in numbers:
-                return match.group(0)  # left for the PDF check to report
-            return f"\\hyperref[exercise:{label}]{{{numbers[label]}}}"
-
-        text = re.sub(target + r"\{Exercise \\ref\{\\detokenize\{[^}]*\}\}\}", numbered, text)
-        text = re.sub(target, lambda m: f"\\hyperref[exercise:{m.group(1)}]", text)
+        labels = "|".join(map(re.escape, numbers))
+        text = re.sub(r"Exercise \\ref\{\\detokenize\{[^}]*:(" + labels + r")\}\}",
+                      lambda m, numbers=numbers: numbers[m.group(1)], text)
+        text = re.sub(r"\\hyperref\[\\detokenize\{[^}]*:(" + labels + r")\}\]",
+                      lambda m: f"\\hyperref[exercise:{m.group(1)}]", text)
         tex.write_text(text, encoding="utf-8")
 
 
