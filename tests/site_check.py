@@ -47,6 +47,8 @@ from urllib.parse import unquote, urlparse
 
 import yaml
 
+from whitenlib.plotting import FIGURE_DPI, MIN_FONT_PT
+
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 # As in the machine notes: without the background-networking flags Chromium keeps trying
@@ -57,10 +59,12 @@ CHROMIUM_ARGS = [
 ]
 SEARCH_TERM = "interneuron"
 PAGE_TIMEOUT_MS = 60_000
-# At the page width of the check (1280 px window), a figure drawn in the book's style
-# (wl.plotting: 7 in wide, 11 pt fonts) is shown at about 90% of its pixel size. Shrunk below
-# half, its 10-11 pt labels fall under 8 px: the figure is too wide to read.
-MIN_FIGURE_SCALE = 0.5
+# The figure standard (wl.plotting): figures are written at 2 x FIGURE_DPI pixels per inch
+# and their smallest text is MIN_FONT_PT. As displayed at the check's page width (1280 px
+# window), that text must be at least 9 pt on the screen, 12 CSS px: a figure drawn wider
+# than the page shows it is shrunk below that.
+FIGURE_PX_PER_IN = 2 * FIGURE_DPI
+MIN_TEXT_PX = 12.0
 
 
 # ------------------------------------------------------------------ helpers
@@ -225,7 +229,7 @@ def check_browser(site: Path, pages: list[str], screenshots: Path, errors: list[
     from playwright.sync_api import sync_playwright
 
     stats = {"pages": 0, "images": 0, "links": 0, "maths": 0, "notebooks": 0, "search_results": 0,
-             "min_figure_scale": 1.0}
+             "min_figure_text_px": float("inf")}
     screenshots.mkdir(parents=True, exist_ok=True)
     with Server(site) as server, sync_playwright() as pw, tempfile.TemporaryDirectory() as profile:
         context = pw.chromium.launch_persistent_context(
@@ -272,12 +276,13 @@ def check_browser(site: Path, pages: list[str], screenshots: Path, errors: list[
                 if img["inArticle"] and not (img["alt"] or "").strip():
                     errors.append(f"{name}: image without alt text: {img['src']}")
                 if img["inArticle"] and img["shown"] > 0 and img["width"] > 0:
-                    # a figure shrunk to less than half its size has unreadable labels
-                    scale = img["shown"] / img["width"]
-                    stats["min_figure_scale"] = round(min(stats["min_figure_scale"], scale), 2)
-                    if scale < MIN_FIGURE_SCALE:
-                        errors.append(f"{name}: figure shown at {scale:.0%} of its size, labels "
-                                      f"too small (make it narrower): {img['src']}")
+                    shown_px_per_in = img["shown"] / (img["width"] / FIGURE_PX_PER_IN)
+                    text_px = MIN_FONT_PT / 72 * shown_px_per_in
+                    stats["min_figure_text_px"] = round(min(stats["min_figure_text_px"], text_px), 1)
+                    if text_px < MIN_TEXT_PX:
+                        errors.append(f"{name}: figure text shown at {text_px:.1f} px (< "
+                                      f"{MIN_TEXT_PX:.0f}): draw it with wl.plotting.panels, "
+                                      f"at the page's width: {img['src']}")
             stats["links"] += check_links(site, server.base, name, info["links"], errors)
             stats["maths"] += info["maths"]
             if info["maths"]:

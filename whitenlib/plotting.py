@@ -1,7 +1,14 @@
-"""One plotting style for the whole book.
+"""One plotting style for the whole book, and its figure standard.
 
-Colours are the Okabe–Ito palette (safe for the common forms of colour
-blindness); each network keeps its colour and line style in every figure.
+The standard: every figure is drawn at the width the page shows it
+(:data:`FIGURE_WIDTH_IN`, through :func:`panels`), panels stacked in rows where
+more than three would not fit; no text is smaller than :data:`MIN_FONT_PT` at
+that width; figures are written at twice the screen resolution (sharp on
+high-density screens and in the PDF); backgrounds are opaque white, so figures
+read the same on a light or a dark page. Colours are the Okabe–Ito palette (safe
+for the common forms of colour blindness); each network keeps its colour and
+line style in every figure. ``tests/site_check.py`` measures the displayed text
+size in a browser.
 """
 
 from __future__ import annotations
@@ -37,19 +44,34 @@ NETWORK_NAME = {
 }
 
 
+#: width of every figure (inches): the width of the page's text column at 1280 px
+FIGURE_WIDTH_IN = 6.5
+#: resolution of a figure on screen (pixels per inch); written at twice this
+FIGURE_DPI = 110
+#: no text in a figure is smaller (points, at FIGURE_WIDTH_IN)
+MIN_FONT_PT = 9.5
+#: height of one row of panels (inches), by the number of panels in the row
+ROW_HEIGHT_IN = {1: 3.6, 2: 3.0, 3: 2.5}
+
+
 def use_book_style() -> None:
-    """Apply the book's matplotlib style (sizes readable at page width)."""
+    """Apply the book's matplotlib style and figure standard (see the module's docstring)."""
     mpl.rcParams.update(
         {
-            "figure.figsize": (7.0, 4.0),
-            "figure.dpi": 110,
-            "savefig.dpi": 150,
-            "font.size": 11,
-            "axes.titlesize": 12,
-            "axes.labelsize": 11,
-            "legend.fontsize": 10,
-            "xtick.labelsize": 10,
-            "ytick.labelsize": 10,
+            "figure.figsize": (FIGURE_WIDTH_IN, ROW_HEIGHT_IN[1]),
+            "figure.dpi": FIGURE_DPI,
+            "savefig.dpi": 2 * FIGURE_DPI,
+            "figure.facecolor": "white",
+            "savefig.facecolor": "white",
+            "savefig.transparent": False,
+            "font.size": 10.5,
+            "axes.titlesize": 10.5,
+            "axes.labelsize": 10.5,
+            "legend.fontsize": MIN_FONT_PT,
+            "legend.title_fontsize": MIN_FONT_PT,
+            "figure.titlesize": 11,
+            "xtick.labelsize": MIN_FONT_PT,
+            "ytick.labelsize": MIN_FONT_PT,
             "axes.spines.top": False,
             "axes.spines.right": False,
             "axes.grid": True,
@@ -64,6 +86,50 @@ def use_book_style() -> None:
             "figure.constrained_layout.use": True,
         }
     )
+    _inline_at_double_resolution()
+
+
+def _inline_at_double_resolution() -> None:
+    # Jupyter's inline backend writes PNGs at figure.dpi; "retina" writes them at twice that
+    # with the display size in the output's metadata, which myst-nb passes on to the page.
+    try:
+        from IPython import get_ipython
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+    except ImportError:  # plain Python: no inline figures to format
+        return
+    if get_ipython() is not None:
+        set_matplotlib_formats("retina")
+
+
+def panels(nrows: int = 1, ncols: int = 1, *, height: float | None = None, **kwargs):
+    """A figure of ``nrows × ncols`` panels drawn at the page's width.
+
+    Parameters
+    ----------
+    nrows, ncols : int
+        Panel grid; at most three panels per row, so that each keeps room for its labels.
+    height : float, optional
+        Figure height in inches; default ``nrows × ROW_HEIGHT_IN[ncols]``.
+    **kwargs
+        Passed to :func:`matplotlib.pyplot.subplots` (``sharex``, ``width_ratios``, …).
+
+    Returns
+    -------
+    (Figure, Axes or array of Axes), as :func:`matplotlib.pyplot.subplots`.
+    """
+    import matplotlib.pyplot as plt
+
+    for name, value in (("nrows", nrows), ("ncols", ncols)):
+        if not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}.")
+    if ncols > 3:
+        raise ValueError(f"ncols must be at most 3 (panels of a {FIGURE_WIDTH_IN} in page), "
+                         f"got {ncols}: stack the panels in more rows.")
+    if height is None:
+        height = nrows * ROW_HEIGHT_IN[ncols]
+    if "figsize" in kwargs:
+        raise ValueError("figsize is fixed by the figure standard: pass height=... instead.")
+    return plt.subplots(nrows, ncols, figsize=(FIGURE_WIDTH_IN, height), **kwargs)
 
 
 def network_style(net_or_cls) -> dict:
@@ -175,6 +241,9 @@ def log_log_slope(x, y) -> float:
 
 
 __all__ = [
+    "FIGURE_DPI",
+    "FIGURE_WIDTH_IN",
+    "MIN_FONT_PT",
     "NETWORK_NAME",
     "NETWORK_STYLE",
     "OKABE_ITO",
@@ -182,5 +251,6 @@ __all__ = [
     "draw_circuit",
     "log_log_slope",
     "network_style",
+    "panels",
     "use_book_style",
 ]
