@@ -52,7 +52,7 @@ book: $(STAMP) $(MATHJAX) execution-cache
 
 ## test: lint, unit tests and every chapter through nbval, then the book from those executions
 test: lint $(STAMP) execution-cache
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=20
 	$(MAKE) book
 
 ## lint: ruff (configured in pyproject.toml)

@@ -111,11 +111,11 @@ def panels(nrows: int = 1, ncols: int = 1, *, height: float | None = None, **kwa
     height : float, optional
         Figure height in inches; default ``nrows × ROW_HEIGHT_IN[ncols]``.
     **kwargs
-        Passed to :func:`matplotlib.pyplot.subplots` (``sharex``, ``width_ratios``, …).
+        Passed to ``matplotlib.pyplot.subplots`` (``sharex``, ``width_ratios``, …).
 
     Returns
     -------
-    (Figure, Axes or array of Axes), as :func:`matplotlib.pyplot.subplots`.
+    (Figure, Axes or array of Axes), as ``matplotlib.pyplot.subplots`` returns them.
     """
     import matplotlib.pyplot as plt
 
