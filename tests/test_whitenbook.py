@@ -154,11 +154,16 @@ def test_gated_solutions_hidden_in_student_edition(tmp_path, monkeypatch, studen
         assert (text in html) is not student
 
 
-def test_api_page_documents_every_module():
-    page = (ROOT / "book" / "appendix" / "api.md").read_text()
-    listed = set(re.findall(r"^\.\. automodule:: whitenlib\.(\w+)$", page, flags=re.M))
+def test_api_pages_document_every_module():
+    index = (ROOT / "book" / "appendix" / "api.md").read_text()
+    pages = {p.stem: p.read_text() for p in (ROOT / "book" / "appendix" / "api").glob("*.md")}
     public = {m.name for m in pkgutil.iter_modules(whitenlib.__path__) if m.name[0] != "_"}
-    assert listed == public, f"not on the API page: {public - listed}; gone: {listed - public}"
+    assert set(pages) == public, f"no API page: {public - set(pages)}; gone: {set(pages) - public}"
+    for name, page in pages.items():  # its submodules on it, linked from the index
+        assert re.search(rf"^\.\. automodule:: whitenlib\.{name}$", page, flags=re.M), name
+        assert f"<api/{name}>`" in index, f"the API index does not link {name}"
+    sub = {m.name for m in pkgutil.iter_modules(whitenlib.networks.__path__) if m.name[0] != "_"}
+    assert sub == set(re.findall(r"automodule:: whitenlib\.networks\.(\w+)", pages["networks"]))
 
 
 def test_teaching_page_lists_every_exercise():
