@@ -37,7 +37,7 @@ scikit-image and matplotlib (:data:`NATURAL_IMAGES`, credited there).
 from __future__ import annotations
 
 import abc
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import equinox as eqx
@@ -486,7 +486,7 @@ def _gray(img) -> np.ndarray:
     return img
 
 
-@lru_cache(maxsize=None)
+@cache
 def _natural_image(name: str) -> np.ndarray:
     if name == "grace_hopper":
         img = sample_image()
