@@ -461,7 +461,7 @@ def image_patches(image, size: int, *, stride: int | None = None) -> np.ndarray:
 #: scikit-image (``skimage.data``, bundled files, no download) or matplotlib
 #: (its sample photo), and free of copyright restrictions:
 #:
-#: * ``camera``: a photographer on a campus (Lav Varshney, CC0), scikit-image;
+#: * ``camera``: a photographer behind a camera on a tripod (Lav Varshney, CC0), scikit-image;
 #: * ``astronaut``: the astronaut Eileen Collins (NASA, public domain), scikit-image;
 #: * ``coffee``: a coffee cup (Rachel Michetti, courtesy of Pikolo Espresso Bar, CC0), scikit-image;
 #: * ``chelsea``: Chelsea the cat (Stefan van der Walt, CC0), scikit-image;
