@@ -95,3 +95,65 @@ def test_bad_inputs_raise_value_errors_naming_the_argument():
         data.sample_image("no_such_image.png")
     with pytest.raises(ValueError, match="n_steps"):
         data.draw(data.GaussianStream(np.eye(2)), jax.random.key(0), 0)
+
+
+def test_streams_are_equinox_modules_without_hand_written_pytree_code():
+    import equinox as eqx
+
+    for kind in data.STREAMS:
+        assert issubclass(kind, eqx.Module)
+        assert "tree_flatten" not in vars(kind) and "tree_unflatten" not in vars(kind)
+    stream = data.PatchStream(np.random.default_rng(0).standard_normal((20, 3)))
+    leaves, treedef = jax.tree_util.tree_flatten(stream)
+    rebuilt = jax.tree_util.tree_unflatten(treedef, leaves)
+    assert type(rebuilt) is data.PatchStream and data.is_stream(rebuilt)
+    np.testing.assert_array_equal(data.draw(rebuilt, 5, 7), data.draw(stream, 5, 7))
+
+
+def test_natural_patches_shapes_and_determinism():
+    p = data.natural_patches(8, ("camera", "grace_hopper"), per_image=300, key=4)
+    assert p.shape == (600, 64) and p.dtype == np.float64
+    np.testing.assert_allclose(p.mean(axis=0), 0.0, atol=1e-12)
+    np.testing.assert_array_equal(p, data.natural_patches(8, ("camera", "grace_hopper"),
+                                                          per_image=300, key=4))
+    assert not np.allclose(p, data.natural_patches(8, ("camera", "grace_hopper"),
+                                                   per_image=300, key=5))
+    q = data.natural_patches(4, "chelsea", per_image=50, key=jax.random.key(0))
+    assert q.shape == (50, 16)
+    for name in data.NATURAL_IMAGES:
+        img = data.natural_image(name)
+        assert img.ndim == 2 and min(img.shape) >= 300 and 0.0 <= img.min() <= img.max() <= 1.0
+    # usable as a stream: its covariance is positive definite
+    assert data.PatchStream(p).n == 64
+
+
+def test_natural_patch_spectrum_is_a_power_law():
+    p = data.natural_patches(8, key=0)          # all nine images
+    lam = np.linalg.eigvalsh(p.T @ p / len(p))[::-1]
+    ranks = np.arange(1, 65)
+    slope, intercept = np.polyfit(np.log(ranks[1:]), np.log(lam[1:]), 1)
+    assert -2.5 < slope < -1.2                  # λ_r ∝ r^(-α), α between 1 and 2.5
+    resid = np.log(lam[1:]) - (slope * np.log(ranks[1:]) + intercept)
+    assert np.std(resid) < 0.3                  # a straight line on log-log axes
+    assert lam[0] > 5 * lam[1]                  # mean brightness of the patch leads
+
+
+def test_natural_patches_bad_arguments_name_the_argument():
+    with pytest.raises(ValueError, match="images"):
+        data.natural_patches(8, ("camera", "no_such_image"))
+    with pytest.raises(ValueError, match="images"):
+        data.natural_patches(8, ())
+    with pytest.raises(ValueError, match="images"):
+        data.natural_patches(8, 3)
+    with pytest.raises(ValueError, match="size"):
+        data.natural_patches(0)
+    with pytest.raises(ValueError, match="size"):
+        data.natural_patches(301, "chelsea")    # chelsea is 300 pixels high
+    with pytest.raises(ValueError, match="size"):
+        data.natural_patches(2.5)
+    with pytest.raises(ValueError, match="per_image"):
+        data.natural_patches(8, per_image=-1)
+    with pytest.raises(ValueError, match="key"):
+        data.natural_patches(8, key=-3)
+    with pytest.raises(ValueError, match="name"):
+        data.natural_image("lena")

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import whitenlib as wl
-from whitenlib import geometry, online, theory
+from whitenlib import data, geometry, online, theory
 from whitenlib.networks import leaky_fixed_point
 
 N = 3
@@ -93,6 +93,10 @@ CASES = [
     ("direct_mode_trajectory", theory.direct_mode_trajectory, (3.0, 1.0, 0.5), (V, V, T)),
     ("interneuron_mode_trajectory", theory.interneuron_mode_trajectory, (3.0, 1.0, 0.5),
      (V, V, T)),
+    # data
+    ("natural_patches", lambda size, per_image: data.natural_patches(size, "camera",
+                                                                     per_image=per_image),
+     (4, 50), (Z, Z)),
     # online
     ("initial_factors", online.initial_factors, (0, N, 1.0, 4), (None, Z, V, ZO)),
     ("initial_M", online.initial_M, (0, N, 1.0, 4), (None, Z, V, ZO)),

@@ -1,6 +1,7 @@
 """Sample streams for online learning, and natural-image patches.
 
-A *stream* is a small immutable JAX pytree that yields one input x ∈ ℝⁿ per
+A *stream* is a small immutable :class:`equinox.Module` (a JAX pytree,
+:class:`AbstractStream`) that yields one input x ∈ ℝⁿ per
 step of online learning. Every stream is piecewise stationary: it has P ≥ 1
 *contexts* with covariances ``covs`` (P, n, n), and context p + 1 starts at step
 ``switch_times[p]`` (P − 1 increasing positive integers). One stream
@@ -28,20 +29,24 @@ over input statistics (e.g. several spectra in one compiled call).
 
 Natural images: :func:`sample_image` loads a photograph that ships inside
 matplotlib (no download), :func:`image_patches` cuts it into centred patches
-whose covariance has the steeply falling spectrum of natural images.
+whose covariance has the steeply falling spectrum of natural images;
+:func:`natural_patches` draws random patches from several images bundled with
+scikit-image and matplotlib (:data:`NATURAL_IMAGES`, credited there).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import abc
+from functools import cache
 from pathlib import Path
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from whitenlib.linalg import symmetrize
-from whitenlib.validation import as_array, check_spd
+from whitenlib.validation import as_array, check_size, check_spd
 
 # ------------------------------------------------------------------ helpers
 
@@ -75,8 +80,23 @@ def _check_switch_times(switch_times, n_contexts: int) -> jnp.ndarray:
     return jnp.asarray(s.astype(np.int64))
 
 
-class _Stream:
-    """Context bookkeeping shared by every stream (subclasses define ``sample``)."""
+class AbstractStream(eqx.Module):
+    """Context bookkeeping shared by every stream (subclasses define ``sample``).
+
+    A stream is an :class:`equinox.Module`: its arrays are pytree leaves, so
+    streams pass through ``jit`` and ``vmap`` and can be stacked along a batch
+    axis (:func:`stack_streams`). Constructors validate; pytree rebuilds
+    (inside ``jit``, or by ``tree_map``) do not.
+    """
+
+    #: covariance of each context, (P, n, n) (a batch axis may lead)
+    covs: eqx.AbstractVar[jax.Array]
+    #: step at which each later context starts, (P − 1,) int
+    switch_times: eqx.AbstractVar[jax.Array]
+
+    @abc.abstractmethod
+    def sample(self, key, t) -> jnp.ndarray:
+        """The t-th sample x_t of the run with sampling seed ``key``, shape (n,)."""
 
     @property
     def n(self) -> int:
@@ -101,21 +121,8 @@ class _Stream:
         """Covariance of the context active at step t, shape (n, n)."""
         return self.covs[self.context(t)]
 
-    # pytree protocol: every field is a leaf; rebuilds skip validation
-    def tree_flatten(self):
-        return tuple(getattr(self, f) for f in self._fields), None
 
-    @classmethod
-    def tree_unflatten(cls, aux, children):
-        obj = object.__new__(cls)
-        for f, c in zip(cls._fields, children, strict=True):
-            object.__setattr__(obj, f, c)
-        return obj
-
-
-@jax.tree_util.register_pytree_node_class
-@dataclass(frozen=True, init=False, eq=False)
-class GaussianStream(_Stream):
+class GaussianStream(AbstractStream):
     """Gaussian inputs x_t ~ N(0, C_p), piecewise stationary.
 
     Parameters
@@ -131,25 +138,22 @@ class GaussianStream(_Stream):
     switch_times : (P − 1,) int.
     """
 
-    covs: jnp.ndarray
-    factors: jnp.ndarray
-    switch_times: jnp.ndarray
-    _fields = ("covs", "factors", "switch_times")
+    covs: jax.Array
+    factors: jax.Array
+    switch_times: jax.Array
 
     def __init__(self, covs, switch_times=None):
         c = _check_covs(covs)
-        object.__setattr__(self, "covs", c)
-        object.__setattr__(self, "factors", jnp.linalg.cholesky(c))
-        object.__setattr__(self, "switch_times", _check_switch_times(switch_times, c.shape[0]))
+        self.covs = c
+        self.factors = jnp.linalg.cholesky(c)
+        self.switch_times = _check_switch_times(switch_times, c.shape[0])
 
     def sample(self, key, t) -> jnp.ndarray:
         """x_t = L_p z, z = :func:`normals` (key, t); shape (n,)."""
         return self.factors[self.context(t)] @ normals(key, t, self.n)
 
 
-@jax.tree_util.register_pytree_node_class
-@dataclass(frozen=True, init=False, eq=False)
-class PatchStream(_Stream):
+class PatchStream(AbstractStream):
     """Inputs drawn uniformly, with replacement, from a finite set of vectors per context.
 
     Each context's set is centred on construction (its mean vector is
@@ -159,7 +163,8 @@ class PatchStream(_Stream):
     Parameters
     ----------
     patches : array (N, n) or (P, N, n)
-        The vectors of each context (e.g. image patches flattened).
+        The vectors of each context (e.g. image patches flattened, from
+        :func:`image_patches` or :func:`natural_patches`).
     switch_times : sequence of P − 1 ints, optional
         Step at which each later context starts.
 
@@ -168,10 +173,9 @@ class PatchStream(_Stream):
     patches : (P, N, n) centred;  covs : (P, n, n);  switch_times : (P − 1,) int.
     """
 
-    patches: jnp.ndarray
-    covs: jnp.ndarray
-    switch_times: jnp.ndarray
-    _fields = ("patches", "covs", "switch_times")
+    patches: jax.Array
+    covs: jax.Array
+    switch_times: jax.Array
 
     def __init__(self, patches, switch_times=None):
         p = as_array("patches", patches, min_ndim=2)
@@ -187,9 +191,9 @@ class PatchStream(_Stream):
         p = p - jnp.mean(p, axis=1, keepdims=True)
         covs = symmetrize(jnp.einsum("pji,pjk->pik", p, p) / p.shape[1])
         check_spd("covariance of patches", covs)
-        object.__setattr__(self, "patches", p)
-        object.__setattr__(self, "covs", covs)
-        object.__setattr__(self, "switch_times", _check_switch_times(switch_times, p.shape[0]))
+        self.patches = p
+        self.covs = covs
+        self.switch_times = _check_switch_times(switch_times, p.shape[0])
 
     def sample(self, key, t) -> jnp.ndarray:
         """One vector of the active context, shape (n,); index from :func:`uniforms` (key, t)."""
@@ -198,9 +202,7 @@ class PatchStream(_Stream):
         return self.patches[self.context(t), j]
 
 
-@jax.tree_util.register_pytree_node_class
-@dataclass(frozen=True, init=False, eq=False)
-class FixedSamples(_Stream):
+class FixedSamples(AbstractStream):
     """Given samples used in order (x_t = samples[t]; the key is ignored).
 
     Parameters
@@ -213,10 +215,9 @@ class FixedSamples(_Stream):
         Steps at which the covariance used for the error changes.
     """
 
-    samples: jnp.ndarray
-    covs: jnp.ndarray
-    switch_times: jnp.ndarray
-    _fields = ("samples", "covs", "switch_times")
+    samples: jax.Array
+    covs: jax.Array
+    switch_times: jax.Array
 
     def __init__(self, samples, covs, switch_times=None):
         x = as_array("samples", samples, min_ndim=2)
@@ -227,9 +228,9 @@ class FixedSamples(_Stream):
             raise ValueError(
                 f"covs must have size n = {x.shape[-1]} to match samples, got {c.shape}."
             )
-        object.__setattr__(self, "samples", x)
-        object.__setattr__(self, "covs", c)
-        object.__setattr__(self, "switch_times", _check_switch_times(switch_times, c.shape[0]))
+        self.samples = x
+        self.covs = c
+        self.switch_times = _check_switch_times(switch_times, c.shape[0])
 
     @property
     def length(self) -> int:
@@ -246,10 +247,10 @@ STREAMS = (GaussianStream, PatchStream, FixedSamples)
 
 def is_stream(obj) -> bool:
     """Whether ``obj`` is one of the library's streams."""
-    return isinstance(obj, _Stream)
+    return isinstance(obj, AbstractStream)
 
 
-def stack_streams(streams) -> _Stream:
+def stack_streams(streams) -> AbstractStream:
     """Stack streams of one kind and shape along a new leading axis (for a vmapped sweep).
 
     Parameters
@@ -455,14 +456,132 @@ def image_patches(image, size: int, *, stride: int | None = None) -> np.ndarray:
     return patches - patches.mean(axis=0)
 
 
+
+#: The natural images :func:`natural_patches` draws from, all installed with
+#: scikit-image (``skimage.data``, bundled files, no download) or matplotlib
+#: (its sample photo), and free of copyright restrictions:
+#:
+#: * ``camera``: a photographer behind a camera on a tripod (Lav Varshney, CC0), scikit-image;
+#: * ``astronaut``: the astronaut Eileen Collins (NASA, public domain), scikit-image;
+#: * ``coffee``: a coffee cup (Rachel Michetti, courtesy of Pikolo Espresso Bar, CC0), scikit-image;
+#: * ``chelsea``: Chelsea the cat (Stefan van der Walt, CC0), scikit-image;
+#: * ``rocket``: the launch of DSCOVR on a Falcon 9 (SpaceX, public domain), scikit-image;
+#: * ``brick``, ``gravel``: textures from CC0Textures (CC0), scikit-image;
+#: * ``grass``: a texture by linolafett on DeviantArt (CC0), scikit-image;
+#: * ``grace_hopper``: the computer scientist Grace Hopper (U.S. Navy, public domain),
+#:   matplotlib's sample data.
+NATURAL_IMAGES = (
+    "camera", "astronaut", "coffee", "chelsea", "rocket", "brick", "grass", "gravel",
+    "grace_hopper",
+)
+
+
+def _gray(img) -> np.ndarray:
+    """Grayscale floats in [0, 1]: ITU-R 601 luma of RGB(A), 8-bit values divided by 255."""
+    img = np.asarray(img)
+    scale = 255.0 if img.dtype == np.uint8 else 1.0
+    img = img.astype(np.float64) / scale
+    if img.ndim == 3:
+        img = img[..., :3] @ np.array([0.299, 0.587, 0.114])
+    return img
+
+
+@cache
+def _natural_image(name: str) -> np.ndarray:
+    if name == "grace_hopper":
+        img = sample_image()
+    else:
+        import skimage.data
+
+        img = _gray(getattr(skimage.data, name)())
+    img.setflags(write=False)  # cached: shared by every caller
+    return img
+
+
+def natural_image(name: str) -> np.ndarray:
+    """One of the :data:`NATURAL_IMAGES`, as grayscale floats in [0, 1], shape (H, W).
+
+    Colour photographs are converted with the ITU-R 601 luma weights (as
+    :func:`sample_image`); the array is cached and read-only.
+    """
+    if not isinstance(name, str) or name not in NATURAL_IMAGES:
+        raise ValueError(f"name must be one of {NATURAL_IMAGES}, got {name!r}.")
+    return _natural_image(name)
+
+
+def natural_patches(size=8, images=NATURAL_IMAGES, *, per_image=2000, key=0) -> np.ndarray:
+    """Random size × size patches from several natural images, flattened, with mean patch zero.
+
+    Each image of ``images`` (names from :data:`NATURAL_IMAGES`, credited
+    there) is read as grayscale in [0, 1] (:func:`natural_image`), and
+    ``per_image`` patches are cut from it at uniformly random positions, so
+    every image weighs the same whatever its size. The set's mean patch is
+    subtracted (the stream of :class:`PatchStream` has mean zero anyway). The
+    mean brightness *of each patch* is kept: it is the leading principal
+    component of natural-image patches, the top of their power-law spectrum,
+    and removing it would leave a singular covariance (zero variance along the
+    all-ones direction) that no circuit can whiten. Pixel values are not
+    rescaled: contrast differences between images remain part of the
+    statistics.
+
+    Parameters
+    ----------
+    size : int
+        Patch side; each patch is a vector of n = size² pixels (row-major).
+        At most the smallest side of the chosen images.
+    images : str or sequence of str
+        Image names from :data:`NATURAL_IMAGES` (default: all nine).
+    per_image : int
+        Patches cut from each image.
+    key : JAX key or non-negative int seed
+        Randomness of the positions (converted by :func:`sampling_keys`):
+        the same key gives the same patches.
+
+    Returns
+    -------
+    ndarray (len(images) · per_image, size²)
+        The patches of the first image first, minus the mean patch of the set;
+        usable as one context of :class:`PatchStream`.
+    """
+    names = (images,) if isinstance(images, str) else images
+    try:
+        names = tuple(names)
+    except TypeError:
+        raise ValueError(f"images must be names from {NATURAL_IMAGES}, got {images!r}.") from None
+    if not names or any(not isinstance(m, str) or m not in NATURAL_IMAGES for m in names):
+        raise ValueError(
+            f"images must be a non-empty sequence of names from {NATURAL_IMAGES}, got {images!r}."
+        )
+    size = check_size("size", size)
+    per_image = check_size("per_image", per_image)
+    pictures = [natural_image(m) for m in names]
+    smallest = min(min(pic.shape) for pic in pictures)
+    if size > smallest:
+        raise ValueError(
+            f"size must be at most the smallest image side, {smallest} pixels, got {size}."
+        )
+    rng = np.random.default_rng(int(sampling_keys(key)))
+    out = []
+    for pic in pictures:
+        win = np.lib.stride_tricks.sliding_window_view(pic, (size, size))
+        rows = rng.integers(0, win.shape[0], per_image)
+        cols = rng.integers(0, win.shape[1], per_image)
+        out.append(win[rows, cols].reshape(per_image, size * size))
+    patches = np.concatenate(out)
+    return patches - patches.mean(axis=0)
+
 __all__ = [
+    "AbstractStream",
     "FixedSamples",
     "GaussianStream",
+    "NATURAL_IMAGES",
     "PatchStream",
     "STREAMS",
     "draw",
     "image_patches",
     "is_stream",
+    "natural_image",
+    "natural_patches",
     "normals",
     "sample_image",
     "sampling_keys",
