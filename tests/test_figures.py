@@ -57,3 +57,11 @@ def test_panels_are_drawn_at_the_page_width(grid):
 def test_panels_reject_what_breaks_the_standard(kwargs, name):
     with pytest.raises(ValueError, match=name):
         plotting.panels(**kwargs)
+
+
+def test_free_layout_figure_has_the_page_width():
+    fig = plotting.figure(height=2.0)
+    assert tuple(fig.get_size_inches()) == (plotting.FIGURE_WIDTH_IN, 2.0)
+    plt.close(fig)
+    with pytest.raises(ValueError, match="height"):
+        plotting.figure(height=-1.0)

@@ -17,6 +17,8 @@ import matplotlib as mpl
 import numpy as np
 from matplotlib.patches import Ellipse
 
+from whitenlib.validation import check_positive
+
 OKABE_ITO = {
     "orange": "#E69F00",
     "sky": "#56B4E9",
@@ -99,6 +101,15 @@ def _inline_at_double_resolution() -> None:
         return
     if get_ipython() is not None:
         set_matplotlib_formats("retina")
+
+
+def figure(height: float = ROW_HEIGHT_IN[1]):
+    """An empty figure at the page's width, for layouts :func:`panels` does not cover
+    (a ``fig.add_gridspec`` of images beside a plot); ``height`` in inches."""
+    import matplotlib.pyplot as plt
+
+    check_positive("height", height)
+    return plt.figure(figsize=(FIGURE_WIDTH_IN, float(height)))
 
 
 def panels(nrows: int = 1, ncols: int = 1, *, height: float | None = None, **kwargs):
@@ -248,6 +259,7 @@ __all__ = [
     "NETWORK_STYLE",
     "OKABE_ITO",
     "covariance_ellipse",
+    "figure",
     "draw_circuit",
     "log_log_slope",
     "network_style",
