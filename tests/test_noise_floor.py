@@ -27,6 +27,31 @@ def test_noise_floor_closed_forms():
     assert np.allclose(theory.direct_noise_floor(lam, 4e-3), 2 * d)
 
 
+def test_nonlocal_floor_is_the_interneuron_floor():
+    """The control's kick and drift are both the interneurons' to first order in eta."""
+    lam = np.array([0.25, 1.0, 9.0])
+    assert np.array_equal(theory.nonlocal_direct_noise_floor(lam, 1e-3),
+                          theory.interneuron_noise_floor(lam, 1e-3))
+    with pytest.raises(ValueError, match="eta"):
+        theory.nonlocal_direct_noise_floor(lam, -1e-3)
+
+
+def test_nonlocal_step_is_the_interneuron_step_without_its_second_order_term():
+    """(I + eta B) M (I + eta B) = M + eta (y x^T + x y^T - 2M) + eta^2 B M B, B = y y^T - I."""
+    rng = np.random.default_rng(4)
+    W = rng.standard_normal((3, 6))
+    x = rng.standard_normal(3)
+    eta = 0.05
+    inter = wl.InterneuronNetwork(W)
+    M = np.asarray(inter.M)
+    y = np.linalg.solve(M, x)
+    B = np.outer(y, y) - np.eye(3)
+    control_next = np.asarray(wl.NonlocalDirectNetwork(M).step(x, eta).M)
+    inter_next = np.asarray(inter.step(x, eta).M)
+    assert np.allclose(inter_next - control_next, eta**2 * B @ M @ B, atol=1e-12)
+    assert np.linalg.eigvalsh(B @ M @ B).min() > -1e-12  # the term the control lacks is PSD
+
+
 @pytest.mark.parametrize(
     "bad",
     [
@@ -49,6 +74,7 @@ def test_noise_floor_matches_simulation():
     for Net, floor in (
         (wl.DirectNetwork, theory.direct_noise_floor),
         (wl.InterneuronNetwork, theory.interneuron_noise_floor),
+        (wl.NonlocalDirectNetwork, theory.nonlocal_direct_noise_floor),
     ):
         nets = online.networks_from_M(Net, np.repeat(np.sqrt(C)[None], R, 0), 6, rng=0)
         tr = online.sweep(

@@ -542,6 +542,29 @@ def interneuron_time_upper_bound(M0, C, eps) -> np.ndarray:
     return t1 + local_phase_time(np.maximum(z1, 1e-300), eta)
 
 
+# ---------------------------------------------------------------- the non-local control (chapter 5)
+
+
+def nonlocal_direct_noise_floor(lam, eta) -> np.ndarray:
+    """Stationary s.d. of each entry of the whitening error at the target, non-local control rule.
+
+    The rule ΔM = η (y xᵀ + x yᵀ − 2M) of :class:`~whitenlib.NonlocalDirectNetwork`
+    is, sample by sample, the interneuron rule's update of M = WWᵀ without its
+    O(η²) term: with B = yyᵀ − I and x = M y,
+
+        y xᵀ + x yᵀ − 2M = B M + M B,    (I + ηB) M (I + ηB) = M + η(BM + MB) + η² BMB.
+
+    Linearized at M = diag(s), s = √λ, in the eigenbasis of C, the kick of entry ij is
+    (s_i + s_j) ξ_ij and its drift rate (s_i + s_j) a_ij, as for the interneurons:
+    the stationary variance, kick² over rate, is that of the interneuron rule,
+
+        sd(E_ij) = √(η v_ij a_ij (s_i + s_j) / 2)   (the diagonal: √(4η), free of λ),
+
+    to first order in η. Same parameters and shape as :func:`direct_noise_floor`.
+    """
+    return interneuron_noise_floor(lam, eta)
+
+
 __all__ = [
     "chain_convergence_time",
     "chain_convergence_time_limit",
@@ -569,6 +592,7 @@ __all__ = [
     "interneuron_time_upper_bound",
     "local_phase_time",
     "mode_error",
+    "nonlocal_direct_noise_floor",
     "objective_gap",
     "target_band",
 ]
