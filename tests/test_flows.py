@@ -50,7 +50,7 @@ def test_commuting_flow_time_matches_closed_form(Net, lg, le, seed):
     eps = 10.0**le
     net = commuting_network(Net, C, 10.0 ** np.array(lg), seed=seed)
     sol = flows.integrate_flow(net, C, eps=eps)
-    exact = flows.closed_form_convergence_time(Net, net.M, C, eps)
+    exact = wl.theory.closed_form_convergence_time(Net, net.M, C, eps)
     assert sol.converged and not sol.diverged
     assert sol.convergence_time == pytest.approx(exact, rel=1e-6, abs=1e-9)
 
@@ -154,11 +154,11 @@ def test_sweep_matches_single_calls_and_is_monotone():
     gammas = np.array([3.0, 30.0, 300.0])
     for Net in wl.NETWORKS:
         base = random_network(Net, 1.0, seed=13)
-        times = flows.convergence_time_sweep(base, C, gammas, 0.1)
+        times = flows.convergence_time_sweep(base, gammas, C, 0.1)
         assert times.shape == (3,) and np.all(np.diff(times) > 0)
         single = flows.convergence_time(flows.scale_network(base, gammas[1]), C, 0.1)
         assert times[1] == pytest.approx(single, rel=1e-8)  # batched (diffrax) against SciPy
-        scipy = flows.convergence_time_sweep(base, C, gammas, 0.1, method="DOP853")
+        scipy = flows.convergence_time_sweep(base, gammas, C, 0.1, method="DOP853")
         assert scipy[1] == pytest.approx(single, rel=1e-12)
 
 
@@ -190,15 +190,6 @@ def test_dense_output_and_networks_along_the_way():
     )
     with pytest.raises(ValueError):
         sol.weights_at(5.0)
-
-
-def test_commuting_modes_requires_commuting_matrices():
-    C = covariance(18)
-    M = np.asarray(random_network(wl.DirectNetwork, 1.0, seed=19).M)
-    with pytest.raises(ValueError, match="commute"):
-        flows.commuting_modes(M, C)
-    m, lam = flows.commuting_modes(wl.spd_sqrt(C), C)
-    np.testing.assert_allclose(m, np.sqrt(lam), rtol=1e-10)
 
 
 @pytest.mark.parametrize(
