@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import jax
@@ -353,3 +354,18 @@ def test_stack_non_spd_covariance_and_diffrax_method_on_one_network():
         flows.convergence_time(stack, Cs, 0.1)
     with pytest.raises(ValueError, match="method"):
         flows.integrate_flow(nets[0], np.eye(N), eps=0.1, method="Tsit5")
+
+
+def test_one_argument_order_in_flows_and_online():
+    """Network, input, (η), tolerance eps, horizon: one order in flows and online."""
+    def params(f):
+        return list(inspect.signature(f).parameters)
+
+    for f in (flows.integrate_flow, flows.convergence_time, flows.convergence_time_sweep):
+        p = params(f)
+        assert p[0] == "net" and p.index("C") < p.index("eps") < p.index("t_max"), f.__name__
+    assert params(flows.convergence_time_sweep)[:2] == ["net", "scales"]
+    assert params(wl.online.sweep)[:4] == params(wl.online.train)[:4] == [
+        "net", "stream", "eta", "n_steps"]
+    assert params(wl.online.steps_to_threshold)[:3] == ["steps", "errors", "eps"]
+    assert params(wl.online.Trajectory.rewhitening_steps)[1:3] == ["switch_times", "eps"]
