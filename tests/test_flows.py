@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import jax
@@ -50,7 +51,7 @@ def test_commuting_flow_time_matches_closed_form(Net, lg, le, seed):
     eps = 10.0**le
     net = commuting_network(Net, C, 10.0 ** np.array(lg), seed=seed)
     sol = flows.integrate_flow(net, C, eps=eps)
-    exact = flows.closed_form_convergence_time(Net, net.M, C, eps)
+    exact = wl.theory.closed_form_convergence_time(Net, net.M, C, eps)
     assert sol.converged and not sol.diverged
     assert sol.convergence_time == pytest.approx(exact, rel=1e-6, abs=1e-9)
 
@@ -154,11 +155,11 @@ def test_sweep_matches_single_calls_and_is_monotone():
     gammas = np.array([3.0, 30.0, 300.0])
     for Net in wl.NETWORKS:
         base = random_network(Net, 1.0, seed=13)
-        times = flows.convergence_time_sweep(base, C, gammas, 0.1)
+        times = flows.convergence_time_sweep(base, gammas, C, 0.1)
         assert times.shape == (3,) and np.all(np.diff(times) > 0)
         single = flows.convergence_time(flows.scale_network(base, gammas[1]), C, 0.1)
         assert times[1] == pytest.approx(single, rel=1e-8)  # batched (diffrax) against SciPy
-        scipy = flows.convergence_time_sweep(base, C, gammas, 0.1, method="DOP853")
+        scipy = flows.convergence_time_sweep(base, gammas, C, 0.1, method="DOP853")
         assert scipy[1] == pytest.approx(single, rel=1e-12)
 
 
@@ -190,15 +191,6 @@ def test_dense_output_and_networks_along_the_way():
     )
     with pytest.raises(ValueError):
         sol.weights_at(5.0)
-
-
-def test_commuting_modes_requires_commuting_matrices():
-    C = covariance(18)
-    M = np.asarray(random_network(wl.DirectNetwork, 1.0, seed=19).M)
-    with pytest.raises(ValueError, match="commute"):
-        flows.commuting_modes(M, C)
-    m, lam = flows.commuting_modes(wl.spd_sqrt(C), C)
-    np.testing.assert_allclose(m, np.sqrt(lam), rtol=1e-10)
 
 
 @pytest.mark.parametrize(
@@ -362,3 +354,18 @@ def test_stack_non_spd_covariance_and_diffrax_method_on_one_network():
         flows.convergence_time(stack, Cs, 0.1)
     with pytest.raises(ValueError, match="method"):
         flows.integrate_flow(nets[0], np.eye(N), eps=0.1, method="Tsit5")
+
+
+def test_one_argument_order_in_flows_and_online():
+    """Network, input, (η), tolerance eps, horizon: one order in flows and online."""
+    def params(f):
+        return list(inspect.signature(f).parameters)
+
+    for f in (flows.integrate_flow, flows.convergence_time, flows.convergence_time_sweep):
+        p = params(f)
+        assert p[0] == "net" and p.index("C") < p.index("eps") < p.index("t_max"), f.__name__
+    assert params(flows.convergence_time_sweep)[:2] == ["net", "scales"]
+    assert params(wl.online.sweep)[:4] == params(wl.online.train)[:4] == [
+        "net", "stream", "eta", "n_steps"]
+    assert params(wl.online.steps_to_threshold)[:3] == ["steps", "errors", "eps"]
+    assert params(wl.online.Trajectory.rewhitening_steps)[1:3] == ["switch_times", "eps"]

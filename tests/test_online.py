@@ -128,7 +128,7 @@ def test_steps_to_threshold_on_a_constructed_trace():
     )
     med, lo, hi = online.median_and_spread([[1.0, 2.0, 3.0, np.inf], [1.0, np.inf, np.inf, np.inf]])
     assert med[0] == 2.5 and np.isinf(med[1]) and not np.isnan([med, lo, hi]).any()
-    with pytest.raises(ValueError, match="threshold"):
+    with pytest.raises(ValueError, match="eps"):
         online.steps_to_threshold(steps, errors, -1.0)
     with pytest.raises(ValueError, match="errors"):
         online.steps_to_threshold(steps, errors[:, :3], 0.3)

@@ -256,3 +256,25 @@ def test_network_classes_expose_the_closed_forms():
 def test_bad_input_raises_value_error(call):
     with pytest.raises(ValueError):
         call()
+
+
+def test_commuting_modes_closed_time_and_trajectories():
+    rng = np.random.default_rng(18)
+    q, _ = np.linalg.qr(rng.standard_normal((4, 4)))
+    lam = np.array([0.5, 1.0, 2.0, 4.0])
+    m0 = np.array([3.0, 0.2, 1.0, 40.0]) * np.sqrt(lam)  # one mode already at its target
+    C, M0 = (q * lam) @ q.T, (q * m0) @ q.T
+    m, lam_m = th.commuting_modes(M0, C)
+    order = np.argsort(lam_m)
+    np.testing.assert_allclose(lam_m[order], lam, rtol=1e-12)
+    np.testing.assert_allclose(m[order], m0, rtol=1e-12)
+    # the matrix time is the slowest mode's, here the one started 40 times too large
+    t_dir = th.closed_form_convergence_time(wl.DirectNetwork, M0, C, 0.1)
+    assert t_dir == pytest.approx(float(th.direct_convergence_time(m0[3], lam[3], 0.1)), rel=1e-12)
+    t = np.linspace(0.0, 2.0, 5)
+    traj = th.mode_trajectories(wl.InterneuronNetwork, M0, C, t)
+    assert traj.shape == (5, 4)
+    np.testing.assert_allclose(traj[:, order], th.interneuron_mode_trajectory(m0, lam, t[:, None]),
+                               rtol=1e-12)
+    with pytest.raises(ValueError, match="commute"):
+        th.commuting_modes(M0 + np.diag([0.0, 0.0, 0.0, 1.0]), C)

@@ -134,7 +134,7 @@ def test_chain_closed_form_time_and_saturation():
     for g in (3.0, 300.0):
         m0 = g * jnp.eye(N)
         t_flow = flows.convergence_time(wv.ChainNetwork.from_M(m0), c, 0.1)
-        t_closed = flows.closed_form_convergence_time(wv.ChainNetwork, m0, c, 0.1)
+        t_closed = wl.theory.closed_form_convergence_time(wv.ChainNetwork, m0, c, 0.1)
         assert abs(t_flow - t_closed) < 1e-7
     m0s = np.logspace(1, 8, 8)
     times = wv.ChainNetwork.mode_convergence_time(m0s, 2.0, 0.1)

@@ -20,6 +20,12 @@ itself as an argument, so any class with the networks' interface (``weights``,
 ``M``, ``with_weights``, ``flow``, ``error``) integrates the same way; the
 solver itself runs in SciPy.
 
+Arguments come in one order here and in :mod:`whitenlib.online`: the network
+(and the scales of a sweep), what it learns from (C here, a stream there), the
+learning rate (online only), the tolerance ``eps`` of the whitening error, the
+horizon (``t_max`` here, ``n_steps`` there); solver options are keyword-only.
+The closed forms of the commuting case live in :mod:`whitenlib.theory`.
+
 A stack of R networks (a leading run axis on every array, as built by
 :func:`whitenlib.online.stack_networks`) integrates instead in one compiled,
 ``vmap``-ed diffrax integration (8th-order Dormand–Prince, ``Dopri8``), with the
@@ -45,7 +51,6 @@ import numpy as np
 import optimistix as optx
 from scipy.integrate import solve_ivp
 
-from whitenlib.linalg import symmetrize
 from whitenlib.networks.base import AbstractNetwork
 from whitenlib.validation import as_array, check_positive, check_spd, check_unit_interval
 
@@ -123,12 +128,14 @@ def _check_net_and_C(net, C):
     return w, np.asarray(c)
 
 
-def _default_t_max(net, c: np.ndarray, eps: float) -> float:
-    """A generous horizon: several times the slowest commuting-case estimate (chapter 4)."""
-    m_max = float(np.linalg.eigvalsh(np.asarray(net.M))[-1])
-    lam = np.linalg.eigvalsh(c)
-    s_max = math.sqrt(float(lam[-1]))
-    return 2.0 * m_max + 50.0 * (1.0 + s_max) * (1.0 + math.log(1.0 / eps))
+def _default_t_max(m0, c, eps):
+    """A generous horizon, 2 λ_max(M₀) + 50 (1 + √λ_max(C)) (1 + ln(1/ε)).
+
+    Several times the slowest commuting-case estimate (chapter 4). Shapes
+    (..., n, n), (..., n, n) and (...) -> (...).
+    """
+    s_max = np.sqrt(np.linalg.eigvalsh(c)[..., -1])
+    return 2.0 * np.linalg.eigvalsh(m0)[..., -1] + 50.0 * (1.0 + s_max) * (1.0 + np.log(1.0 / eps))
 
 
 # ------------------------------------------------------------------ results
@@ -262,9 +269,9 @@ def M_along(net, weights) -> np.ndarray:
 def integrate_flow(
     net,
     C,
+    eps: float | None = None,
     t_max: float | None = None,
     *,
-    eps: float | None = None,
     t_eval=None,
     rtol: float = RTOL,
     atol: float = ATOL,
@@ -285,11 +292,11 @@ def integrate_flow(
         Initial network (any SPD M₀; any W₀ of shape (n, k), k ≥ n, rank n).
     C : array (n, n)
         SPD input covariance.
+    eps : float in (0, 1), optional
+        Tolerance of the convergence event.
     t_max : float, optional
         Integration horizon. Required without ``eps``; with ``eps`` it defaults
         to a generous bound, 2 λ_max(M₀) + 50 (1 + √λ_max(C)) (1 + ln(1/ε)).
-    eps : float in (0, 1), optional
-        Tolerance of the convergence event.
     t_eval : array, optional
         Times at which to report the trajectory (within [0, t_max]); default:
         the solver's own steps. Any time is available afterwards through the
@@ -321,7 +328,7 @@ def integrate_flow(
     over every local device.
     """
     if is_stack(net):
-        return _integrate_stack(net, C, t_max, eps=eps, t_eval=t_eval, rtol=rtol, atol=atol,
+        return _integrate_stack(net, C, eps, t_max, t_eval=t_eval, rtol=rtol, atol=atol,
                                 method=method, max_steps=max_steps, group=group)
     if method in BATCH_METHODS:
         raise ValueError(
@@ -338,7 +345,7 @@ def integrate_flow(
             raise ValueError(
                 "t_max is required when no eps is given: pass t_max=... (a positive time)."
             )
-        t_max = _default_t_max(net, c, eps)
+        t_max = float(_default_t_max(np.asarray(net.M), c, eps))
     check_positive("t_max", t_max)
     check_positive("rtol", rtol)
     check_positive("atol", atol)
@@ -559,16 +566,14 @@ def _check_stack(nets, C, eps, t_max):
             raise ValueError(
                 "t_max is required when no eps is given: pass t_max=... (a positive time)."
             )
-        s_max = np.sqrt(np.linalg.eigvalsh(c)[:, -1])
-        t_max = (2.0 * np.linalg.eigvalsh(m0)[:, -1]
-                 + 50.0 * (1.0 + s_max) * (1.0 + np.log(1.0 / eps)))
+        t_max = _default_t_max(m0, c, eps)
     else:
         check_positive("t_max", t_max)
         t_max = np.full(R, float(t_max))
     return np.array(c), eps, t_max, m0
 
 
-def _run_stack(nets, C, t_max, eps, *, method, rtol, atol, max_steps, group) -> FlowBatch:
+def _run_stack(nets, C, eps, t_max, *, method, rtol, atol, max_steps, group) -> FlowBatch:
     """Integrate a stack of flows: runs sorted by expected length, vmapped in groups, sharded."""
     c, eps, t_max, m0 = _check_stack(nets, C, eps, t_max)
     check_positive("rtol", rtol)
@@ -631,20 +636,20 @@ _QUIET_CODES = np.array([diffrax.RESULTS.successful._value, diffrax.RESULTS.even
                          diffrax.RESULTS.max_steps_reached._value])
 
 
-def _integrate_stack(nets, C, t_max, *, eps, t_eval, rtol, atol, method, max_steps, group):
+def _integrate_stack(nets, C, eps, t_max, *, t_eval, rtol, atol, method, max_steps, group):
     method = BATCH_METHOD if method is None else method
     if t_eval is not None:
         raise ValueError("t_eval is not available for stacks of networks: integrate the "
                          "networks of interest one at a time for their trajectories.")
     if method in BATCH_METHODS:
-        return _run_stack(nets, C, t_max, eps, method=method, rtol=rtol, atol=atol,
+        return _run_stack(nets, C, eps, t_max, method=method, rtol=rtol, atol=atol,
                           max_steps=max_steps, group=group)
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS + BATCH_METHODS}, got {method!r}.")
     # SciPy, one flow at a time (the reference the batched integration is measured against)
     c, eps_r, t_max_r, _ = _check_stack(nets, C, eps, t_max)
-    sols = [integrate_flow(_unstack(nets, i), c[i], float(t_max_r[i]),
-                           eps=None if eps_r is None else float(eps_r[i]),
+    sols = [integrate_flow(_unstack(nets, i), c[i], None if eps_r is None else float(eps_r[i]),
+                           float(t_max_r[i]),
                            rtol=rtol, atol=atol, method=method)
             for i in range(c.shape[0])]
     return FlowBatch(
@@ -675,7 +680,7 @@ def convergence_time(net, C, eps, t_max: float | None = None, **solver):
     if eps is None:
         raise ValueError("eps must be a tolerance in (0, 1), got None.")
     if is_stack(net):
-        batch = integrate_flow(net, C, t_max, eps=eps, **solver)
+        batch = integrate_flow(net, C, eps, t_max, **solver)
         if np.any(batch.diverged):
             warnings.warn(
                 f"the flows of runs {np.flatnonzero(batch.diverged).tolist()} diverged; their "
@@ -685,7 +690,7 @@ def convergence_time(net, C, eps, t_max: float | None = None, **solver):
         stack = jax.tree_util.tree_map(lambda a: jnp.asarray(a)[None], net)
         _check_net_and_C(net, C)
         return float(convergence_time(stack, C, eps, t_max, **solver)[0])
-    sol = integrate_flow(net, C, t_max, eps=eps, **solver)
+    sol = integrate_flow(net, C, eps, t_max, **solver)
     if sol.diverged:
         raise RuntimeError(f"the flow from this network diverged: {sol.message}")
     return sol.convergence_time
@@ -709,17 +714,17 @@ def scale_network(net, gamma: float):
     return net.with_weights(jnp.asarray(w * float(gamma) ** (1.0 / p)))
 
 
-def convergence_time_sweep(net, C, scales, eps, t_max: float | None = None, **solver) -> np.ndarray:
+def convergence_time_sweep(net, scales, C, eps, t_max: float | None = None, **solver) -> np.ndarray:
     """Convergence times of the flows from γ M₀ for each γ in ``scales`` (M₀ = ``net.M``).
 
     Parameters
     ----------
     net : DirectNetwork or InterneuronNetwork
         The network at scale γ = 1; scale γ uses :func:`scale_network`.
-    C : array (n, n)
-        SPD input covariance.
     scales : array (S,)
         Positive initialization scales γ.
+    C : array (n, n)
+        SPD input covariance.
     eps : float in (0, 1)
         Tolerance.
     **solver
@@ -745,58 +750,14 @@ def convergence_time_sweep(net, C, scales, eps, t_max: float | None = None, **so
     return convergence_time(stack_networks(nets), C, eps, t_max, **solver)
 
 
-# ------------------------------------------------------------------ commuting case
-
-
-def commuting_modes(M, C, tol: float = 1e-10):
-    """Joint eigenvalues (m, λ) of commuting SPD matrices M and C, each of shape (n,).
-
-    Raises ``ValueError`` when ‖MC − CM‖ > tol ‖M‖ ‖C‖ (the matrices do not commute).
-    """
-    m = np.asarray(as_array("M", M, min_ndim=2))
-    c = np.asarray(as_array("C", C, min_ndim=2))
-    check_spd("M", m)
-    check_spd("C", c)
-    scale = np.linalg.norm(m) * np.linalg.norm(c)
-    if np.linalg.norm(m @ c - c @ m) > tol * scale:
-        raise ValueError(
-            "M and C must commute (share eigenvectors) for the closed forms of chapter 3."
-        )
-    # a generic combination has the joint eigenvectors and (generically) distinct eigenvalues
-    combo = m / np.linalg.norm(m) + np.pi * c / np.linalg.norm(c)
-    _, q = np.linalg.eigh(np.asarray(symmetrize(combo)))
-    return np.einsum("ji,jk,ki->i", q, m, q), np.einsum("ji,jk,ki->i", q, c, q)
-
-
-def closed_form_convergence_time(Net, M0, C, eps) -> float:
-    """Exact convergence time of the flow from a commuting M₀: the largest of the mode times.
-
-    The error ‖M⁻¹CM⁻¹ − I‖₂ is ``max_i |λ_i/m_i² − 1|`` and each mode error
-    decreases monotonically, so the matrix first reaches ε when its slowest
-    mode does (theorems 4.1–4.2).
-    """
-    m0, lam = commuting_modes(M0, C)
-    return float(np.max(Net.mode_convergence_time(m0, lam, eps)))
-
-
-def mode_trajectories(Net, M0, C, t) -> np.ndarray:
-    """Closed-form eigenvalues m_i(t) from a commuting M₀, shape (len(t), n), eqs. (3.8)–(3.9)."""
-    m0, lam = commuting_modes(M0, C)
-    t = np.asarray(t, dtype=np.float64)
-    return Net.mode_trajectory(m0[None, :], lam[None, :], t[:, None])
-
-
 __all__ = [
     "FlowBatch",
     "FlowSolution",
-    "closed_form_convergence_time",
-    "commuting_modes",
     "convergence_time",
     "convergence_time_sweep",
     "errors_along",
     "integrate_flow",
     "is_stack",
     "M_along",
-    "mode_trajectories",
     "scale_network",
 ]

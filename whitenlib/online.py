@@ -18,6 +18,10 @@ evaluation and the exact refresh of a carried inverse stay off the
 per-sample path. :func:`sweep` ``vmap``-s the same scan over runs (seeds,
 initializations, learning rates, input statistics) in one compiled call.
 
+Arguments follow the order of :mod:`whitenlib.flows` (network, input, learning
+rate η, tolerance ``eps``, horizon): ``sweep(net, stream, eta, n_steps)``,
+``steps_to_threshold(steps, errors, eps)``; options are keyword-only.
+
 The code only uses the declared network interface
 (:class:`whitenlib.networks.AbstractNetwork`): ``step``, ``mean_step``,
 ``weights``, ``with_weights``, ``M``, ``refresh`` and the class attributes
@@ -98,21 +102,21 @@ class Trajectory:
         """Continuous time t = η × steps of each record, shape ``(*B, S)``."""
         return self.eta[..., None] * self.steps
 
-    def steps_to_threshold(self, threshold: float, *, stay: bool = True, start: float = 0,
+    def steps_to_threshold(self, eps: float, *, stay: bool = True, start: float = 0,
                            stop: float | None = None) -> np.ndarray:
-        """Steps until the error reaches ``threshold``; see :func:`steps_to_threshold`. Shape B."""
-        return steps_to_threshold(self.steps, self.errors, threshold,
+        """Steps until the error reaches ε; see :func:`steps_to_threshold`. Shape B."""
+        return steps_to_threshold(self.steps, self.errors, eps,
                                   stay=stay, start=start, stop=stop)
 
-    def rewhitening_steps(self, switch_times, threshold: float, *, stay: bool = True) -> np.ndarray:
-        """Steps after each context switch until the error stays below ``threshold``.
+    def rewhitening_steps(self, switch_times, eps: float, *, stay: bool = True) -> np.ndarray:
+        """Steps after each context switch until the error stays at most ε.
 
         The window of switch p runs from ``switch_times[p]`` to the next switch
         (or the end of the run). Returns shape ``(*B, len(switch_times))``;
         ``inf`` where the network did not re-whiten within the window.
         """
         t = [float(v) for v in np.asarray(switch_times).reshape(-1)] + [None]
-        return np.stack([self.steps_to_threshold(threshold, stay=stay, start=a, stop=b)
+        return np.stack([self.steps_to_threshold(eps, stay=stay, start=a, stop=b)
                          for a, b in itertools.pairwise(t)], axis=-1)
 
     def reshape(self, *shape) -> Trajectory:
@@ -154,9 +158,9 @@ class Trajectory:
         return "\n".join(lines)
 
 
-def steps_to_threshold(steps, errors, threshold: float, *, stay: bool = True,
+def steps_to_threshold(steps, errors, eps: float, *, stay: bool = True,
                        start: float = 0, stop: float | None = None) -> np.ndarray:
-    """Steps until the error reaches ``threshold``, counted from ``start``.
+    """Steps until the error reaches the tolerance ε, counted from ``start``.
 
     Parameters
     ----------
@@ -164,8 +168,8 @@ def steps_to_threshold(steps, errors, threshold: float, *, stay: bool = True,
         Recorded steps, increasing.
     errors : array (*B, S)
         Errors at those steps (``inf`` for diverged records).
-    threshold : float
-        Error level ε > 0.
+    eps : float
+        Tolerance ε > 0 of the whitening error (the ε of :func:`whitenlib.flows.convergence_time`).
     stay : bool
         If True (the book's definition of convergence), the first recorded
         step from which the error stays ≤ ε at every later record of the
@@ -179,10 +183,10 @@ def steps_to_threshold(steps, errors, threshold: float, *, stay: bool = True,
     -------
     ndarray (*B,)
         The number of steps after ``start``, as a float; ``np.inf`` where the
-        threshold is never reached (or not kept until the end of the window).
+        tolerance is never reached (or not kept until the end of the window).
         Never NaN.
     """
-    check_positive("threshold", threshold)
+    check_positive("eps", eps)
     steps = np.asarray(steps, dtype=float)
     errors = np.asarray(errors)
     if errors.shape[-1] != steps.shape[-1]:
@@ -193,7 +197,7 @@ def steps_to_threshold(steps, errors, threshold: float, *, stay: bool = True,
     window = (steps >= start) & (steps < (np.inf if stop is None else stop))
     if not window.any():
         raise ValueError(f"no recorded step lies in the window [{start}, {stop}).")
-    steps, below = steps[window], errors[..., window] <= threshold
+    steps, below = steps[window], errors[..., window] <= eps
     if stay:
         # below from here to the end of the window: reverse cumulative AND
         below = np.flip(np.logical_and.accumulate(np.flip(below, -1), axis=-1), -1)

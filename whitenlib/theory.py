@@ -12,6 +12,11 @@ solved by
                       artanh_λ(m) = ½ ln|(m + √λ)/(m − √λ)|
 * interneuron  (3.9)  m(t)² = λ + (m₀² − λ) e^{−4t}
 
+:func:`commuting_modes` reads the joint eigenvalues (m₀, λ) off a commuting
+pair (M₀, C); :func:`closed_form_convergence_time` and :func:`mode_trajectories`
+apply a network class's per-mode closed form (its ``mode_convergence_time``,
+``mode_trajectory``) to every mode.
+
 The per-mode whitening error is ``e(m) = |λ/m² − 1|``, and the convergence time
 to tolerance ε is the first time e(m(t)) ≤ ε (chapter 4: theorems 4.1–4.2,
 corollaries 4.1–4.2). The large-γ asymptotes come with explicit error bounds
@@ -27,6 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from whitenlib.linalg import symmetrize
 from whitenlib.validation import (
     as_array,
     check_positive_array,
@@ -269,6 +275,48 @@ def interneuron_asymptotic_error_bound(m0, lam, eps) -> np.ndarray:
     g2 = (m0 / np.sqrt(lam)) ** 2
     with np.errstate(divide="ignore"):
         return 0.25 * (1.0 / (g2 - 1.0) + eps / (1.0 - eps))
+
+
+# ------------------------------------------------------- matrices that commute with C
+
+
+def commuting_modes(M, C, rtol: float = 1e-10):
+    """Joint eigenvalues (m, λ) of commuting SPD matrices M and C, each of shape (n,).
+
+    Raises ``ValueError`` when ‖MC − CM‖ > rtol ‖M‖ ‖C‖ (the matrices do not commute).
+    """
+    m = np.asarray(as_array("M", M, min_ndim=2))
+    c = np.asarray(as_array("C", C, min_ndim=2))
+    check_spd("M", m)
+    check_spd("C", c)
+    scale = np.linalg.norm(m) * np.linalg.norm(c)
+    if np.linalg.norm(m @ c - c @ m) > rtol * scale:
+        raise ValueError(
+            "M and C must commute (share eigenvectors) for the closed forms of chapter 3."
+        )
+    # a generic combination has the joint eigenvectors and (generically) distinct eigenvalues
+    combo = m / np.linalg.norm(m) + np.pi * c / np.linalg.norm(c)
+    _, q = np.linalg.eigh(np.asarray(symmetrize(combo)))
+    return np.einsum("ji,jk,ki->i", q, m, q), np.einsum("ji,jk,ki->i", q, c, q)
+
+
+def closed_form_convergence_time(Net, M0, C, eps) -> float:
+    """Exact convergence time of the flow from a commuting M₀: the largest of the mode times.
+
+    The error ‖M⁻¹CM⁻¹ − I‖₂ is ``max_i |λ_i/m_i² − 1|`` and each mode error
+    decreases monotonically, so the matrix first reaches ε when its slowest
+    mode does (theorems 4.1–4.2). ``Net`` is a network class with a
+    ``mode_convergence_time`` (the per-mode closed form above).
+    """
+    m0, lam = commuting_modes(M0, C)
+    return float(np.max(Net.mode_convergence_time(m0, lam, eps)))
+
+
+def mode_trajectories(Net, M0, C, t) -> np.ndarray:
+    """Closed-form eigenvalues m_i(t) from a commuting M₀, shape (len(t), n), eqs. (3.8)–(3.9)."""
+    m0, lam = commuting_modes(M0, C)
+    t = np.asarray(t, dtype=np.float64)
+    return Net.mode_trajectory(m0[None, :], lam[None, :], t[:, None])
 
 
 # ------------------------------------------------ online noise floor at the target (chapter 5)
@@ -570,6 +618,8 @@ __all__ = [
     "chain_convergence_time_limit",
     "chain_mode_rate",
     "chain_time_to_reach",
+    "closed_form_convergence_time",
+    "commuting_modes",
     "direct_asymptotic_error_bound",
     "direct_convergence_time",
     "direct_convergence_time_asymptotic",
@@ -591,6 +641,7 @@ __all__ = [
     "interneuron_time_to_reach",
     "interneuron_time_upper_bound",
     "local_phase_time",
+    "mode_trajectories",
     "mode_error",
     "nonlocal_direct_noise_floor",
     "objective_gap",

@@ -1,35 +1,34 @@
 """The book's own Sphinx extension: only what no existing extension does.
 
-- **Notebooks and Colab.** Every notebook page gets ``_sources/<page>.ipynb`` (jupytext's
-  conversion, first cell: install the library on Colab only) in the download menu; the
-  Colab button opens it from the published branch (Colab cannot open the ``.md``).
-- **The student edition.** ``WHITENBOOK_EDITION=student`` sets ``hide_solutions`` and
-  removes each gated solution whole, from pages and notebooks; sphinx-exercise drops only
-  its start node, then fails on its end node:
-  https://github.com/executablebooks/sphinx-exercise/issues/89
-- **Code links inside exercises.** sphinx-codeautolink pops a title for every section it
-  leaves; sphinx-exercise's bodies are sections without one.
+- **Notebooks and Colab.** Each notebook page offers ``_sources/<page>.ipynb`` (jupytext's, with
+  a first cell installing the library on Colab only), which the Colab button opens from the
+  published branch (Colab cannot open the ``.md``).
+- **The student edition.** ``WHITENBOOK_EDITION=student`` sets ``hide_solutions`` and removes each
+  gated solution whole, from pages and notebooks; sphinx-exercise drops only its start node, then
+  fails on its end node: https://github.com/executablebooks/sphinx-exercise/issues/89
+- **Code links in exercises.** sphinx-codeautolink pops a title for every section it leaves;
+  sphinx-exercise's bodies are sections without one.
 - **A clean browser console**: the theme's inline scripts kept once, a default colour mode.
 - **The PDF.** References to another chapter's exercise get their number in LaTeX.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import re
 from pathlib import Path
 
+import jupytext
 import nbformat
 from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.errors import ExtensionError
 from sphinx.transforms import SphinxTransform
 from sphinx.util import logging
+from sphinx_codeautolink.extension.block import CodeBlockAnalyser
 from sphinx_exercise.directive import SolutionStartDirective
-
-LOGGER = logging.getLogger(__name__)
+from sphinx_exercise.nodes import solution_end_node, solution_node
 
 EDITION_ENV = "WHITENBOOK_EDITION"
 EDITIONS = ("full", "student")
@@ -69,49 +68,36 @@ def colab_requirements(lock: Path, repository: str, branch: str) -> str:
     return " ".join(f'"{r}"' for r in reqs)
 
 
-def strip_solutions(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """A copy of a notebook made from a MyST page without solutions; a gated one goes
-    from its ``{solution-start}`` fence to the end of ``{solution-end}``, code cells included."""
-    nb = copy.deepcopy(nb)
-    cells, gated, closing = [], False, None  # closing: the fence ending a directive we drop
-    for cell in nb.cells:
-        if cell.cell_type != "markdown":
-            if not gated and closing is None:
-                cells.append(cell)
-            continue
-        kept = []
-        for line in cell.source.splitlines():
-            if closing is not None:
-                closing = None if line.strip() == closing else closing
-                continue
-            match = _FENCE.match(line)
-            if match and match.group(2) in ("solution-start", "solution", "solution-end"):
-                closing = match.group(1)
-                gated = {"solution-start": True, "solution-end": False}.get(match.group(2), gated)
-            elif not gated:
-                kept.append(line)
-        cell.source = "\n".join(kept).strip("\n")
-        if cell.source.strip():
-            cells.append(cell)
-    nb.cells = cells
-    return nb
+def strip_solutions(text: str) -> str:
+    """A MyST page without its solutions: gated ones whole (code cells included), plain ones too."""
+    kept, gated, closing = [], False, None  # closing: the fence ending a directive we drop
+    for line in text.splitlines():
+        match = _FENCE.match(line)
+        if closing is not None:
+            closing = None if line.strip() == closing else closing
+        elif match and match.group(2) in ("solution-start", "solution", "solution-end"):
+            closing = match.group(1)
+            if gated == "code" and match.group(2) == "solution-end":
+                kept.append("+++")  # the text around a dropped code cell stays two cells
+            gated = {"solution-start": True, "solution-end": False}.get(match.group(2), gated)
+        elif not gated:
+            kept.append(line)
+        elif match and match.group(2) == "code-cell":
+            gated = "code"
+    return "\n".join(kept) + "\n"
 
 
 def make_notebook(source: Path, requirements: str, student: bool) -> nbformat.NotebookNode:
     """The downloadable notebook of one page: jupytext's conversion plus the Colab cell."""
-    import jupytext
-
-    nb = jupytext.read(source)
+    text = Path(source).read_text(encoding="utf-8")
+    nb = jupytext.reads(strip_solutions(text) if student else text, fmt="md:myst")
     nb.metadata.pop("jupytext", None)
-    nb.metadata["kernelspec"] = dict(display_name="Python 3", language="python", name="python3")
-    nb.metadata["language_info"] = {"name": "python"}
-    if student:
-        nb = strip_solutions(nb)
+    nb.metadata.update(language_info={"name": "python"}, kernelspec=dict(
+        display_name="Python 3", language="python", name="python3"))
     nb.cells.insert(0, nbformat.v4.new_code_cell(COLAB_CELL.format(requirements=requirements),
                                                  metadata={"tags": ["colab-install"]}))
     for i, cell in enumerate(nb.cells):  # stable, valid cell ids (nbformat 4.5)
         cell["id"] = f"cell-{i}"
-    nb.nbformat, nb.nbformat_minor = 4, 5
     nbformat.validate(nb)
     return nb
 
@@ -138,19 +124,16 @@ def fix_page(app: Sphinx, pagename, templatename, context, doctree) -> None:
     opts = app.config.html_theme_options
     url = colab_url(opts.get("launch_buttons", {}).get("colab_url", ""),
                     opts.get("repository_url", ""), app.config.whitenbook_pages_branch, pagename)
-    if url is None or not is_notebook_page(app, pagename):
-        return
-    for group in context.get("header_buttons", []):
-        for button in group.get("buttons", []) if group.get("label") == "launch-buttons" else []:
-            if button.get("text") == "Colab":
-                button["url"] = url
+    buttons = [b for g in context.get("header_buttons", []) if g.get("label") == "launch-buttons"
+               for b in g.get("buttons", []) if b.get("text") == "Colab"]
+    for button in buttons if url and is_notebook_page(app, pagename) else []:
+        button["url"] = url
 
 
 def clean_page_scripts(context: dict) -> None:
     """Keep each inline script once (thebe's, registered with filename None and "", throws
     "Identifier 'THEBE_JS_URL' has already been declared"); default to the system's colour
-    mode (else pydata-sphinx-theme logs "Got invalid theme mode" on a first visit).
-    """
+    mode (else pydata-sphinx-theme logs "Got invalid theme mode" on a first visit)."""
     unique = {}
     for js in context.get("script_files", []):
         attributes = json.dumps(getattr(js, "attributes", {}), sort_keys=True, default=str)
@@ -166,13 +149,11 @@ def write_notebooks(app: Sphinx, exception) -> None:
     opts = app.config.html_theme_options
     requirements = colab_requirements(Path(app.srcdir, "requirements.lock"), opts.get(
         "repository_url", ""), opts.get("repository_branch", "main"))
-    pages = sorted(p for p in app.env.all_docs if is_notebook_page(app, p))
-    for pagename in pages:
+    for pagename in sorted(p for p in app.env.all_docs if is_notebook_page(app, p)):
         out = Path(app.outdir, "_sources", *f"{pagename}.ipynb".split("/"))
         out.parent.mkdir(parents=True, exist_ok=True)
-        nb = make_notebook(Path(app.env.doc2path(pagename)), requirements,
-                           student=app.config.whitenbook_edition == "student")
-        nbformat.write(nb, str(out))
+        nbformat.write(make_notebook(Path(app.env.doc2path(pagename)), requirements,
+                                     student=app.config.whitenbook_edition == "student"), str(out))
 
 
 class HiddenSolutionStart(nodes.Element):
@@ -183,8 +164,8 @@ class HiddenAwareSolutionStart(SolutionStartDirective):
     """sphinx-exercise's solution-start, leaving a marker where it returns nothing (issue #89)."""
 
     def run(self):
-        result = super().run()
-        return result or ([HiddenSolutionStart()] if self.env.app.config.hide_solutions else [])
+        hidden = [HiddenSolutionStart()] if self.env.app.config.hide_solutions else []
+        return super().run() or hidden
 
 
 class RemoveHiddenSolutions(SphinxTransform):
@@ -193,32 +174,23 @@ class RemoveHiddenSolutions(SphinxTransform):
     default_priority = 5  # before sphinx-exercise checks and merges the gated directives
 
     def apply(self):
-        from sphinx_exercise.nodes import solution_end_node
-
         for marker in list(self.document.findall(HiddenSolutionStart)):
-            parent = marker.parent
-            start = parent.index(marker)
-            end = next((i for i in range(start, len(parent.children))
-                        if isinstance(parent[i], solution_end_node)), None)
-            if end is None:
+            body, start = marker.parent, marker.parent.index(marker)
+            ends = [i for i in range(start, len(body)) if isinstance(body[i], solution_end_node)]
+            if not ends:
                 raise ExtensionError(f"{self.env.docname}: solution-start without solution-end")
-            for child in parent.children[start : end + 1]:
-                parent.remove(child)
+            del body.children[start : ends[0] + 1]
 
 
 def check_no_solutions(app: Sphinx, doctree, docname) -> None:
     """Student edition: warn (an error under -W) if any solution survived on a page."""
-    from sphinx_exercise.nodes import solution_node
-
     if app.config.whitenbook_edition == "student" and any(doctree.findall(solution_node)):
-        LOGGER.warning(f"[whitenbook] a solution remains in the student edition of {docname}",
-                       location=docname)
+        logging.getLogger(__name__).warning(
+            f"[whitenbook] a solution remains in the student edition: {docname}", location=docname)
 
 
 def codeautolink_titleless_sections() -> None:
     """Let sphinx-codeautolink walk sections without a title (sphinx-exercise's bodies)."""
-    from sphinx_codeautolink.extension.block import CodeBlockAnalyser
-
     visit = CodeBlockAnalyser.visit_section
     if getattr(visit, "whitenbook", False):
         return
