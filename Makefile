@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export WHITENLIB_JAX_CACHE := $(CURDIR)/_build/jax-cache
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
+# tests run on every core (pytest-xdist); `make test PARALLEL=` runs them in one process
+PARALLEL ?= -n auto --dist load
 
 .PHONY: book test lint unit chapters clean env mathjax execution-cache book-student check-site check-notebooks
 
@@ -52,7 +54,7 @@ book: $(STAMP) $(MATHJAX) execution-cache
 
 ## test: lint, unit tests and every chapter through nbval, then the book from those executions
 test: lint $(STAMP) execution-cache
-	$(BIN)/python -m pytest --durations=20
+	$(BIN)/python -m pytest $(PARALLEL) --durations=20
 	$(MAKE) book
 
 ## lint: ruff (configured in pyproject.toml)
@@ -60,11 +62,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest -m "not chapter"
+	$(BIN)/python -m pytest $(PARALLEL) -m "not chapter"
 
 ## chapters: only execute the chapters through nbval (and fill the execution cache)
 chapters: $(STAMP) execution-cache
-	$(BIN)/python -m pytest -m chapter
+	$(BIN)/python -m pytest $(PARALLEL) -m chapter
 
 ## book-student: the student edition, every exercise and no solution, into _build/student/html
 ## (the chapters' outputs come from the execution cache that `make test` or `make book` filled)

@@ -20,7 +20,7 @@ import sys
 import nbformat
 import pytest
 
-from conftest import ROOT, cache_execution, executable_chapters, toc_files
+from conftest import ROOT, cache_execution, convert_chapter, executable_chapters, toc_files
 
 CELL_TIMEOUT_S = 600  # per cell; a shared 2-core machine can run the longest near 300 s
 
@@ -33,8 +33,8 @@ def test_there_are_chapters_to_execute():
 
 @pytest.mark.chapter
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=[p.stem for p in CHAPTERS])
-def test_chapter_executes(chapter, chapter_notebooks):
-    notebook = chapter_notebooks[chapter.stem]
+def test_chapter_executes(chapter):
+    notebook = convert_chapter(chapter)
     executed = notebook.with_suffix(".executed.ipynb")
     executed.unlink(missing_ok=True)
     # the kernel keeps IPython's inline backend (no MPLBACKEND), so figures become outputs
