@@ -97,7 +97,7 @@ def random_covariance(key: jax.Array, n: int, low: float = 0.5, high: float = 5.
     )
 
 
-#: largest n for which :func:`small_spd_solve` writes the factorization out (its graph grows like n³)
+#: largest n for which :func:`small_spd_solve` unrolls the factorization (its graph grows like n³)
 SMALL_SOLVE_MAX_N = 8
 
 
