@@ -158,3 +158,42 @@ def test_random_covariance_is_spd_with_eigenvalues_in_range(seed):
 def test_linalg_rejects_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@pytest.mark.parametrize("n", (1, 2, 5, 8))
+def test_small_spd_solve_matches_lapack(n):
+    from whitenlib.linalg import small_spd_solve
+
+    rng = np.random.default_rng(n)
+    a = np.stack([spd(s, n, 0.01, 100.0) for s in SEEDS])               # batch of 3, cond 1e4
+    x = rng.standard_normal((3, n))
+    y = np.asarray(small_spd_solve(a, x))
+    np.testing.assert_allclose(y, np.linalg.solve(a, x[..., None])[..., 0], rtol=1e-11, atol=0)
+    # one M against a batch of samples broadcasts
+    yb = np.asarray(small_spd_solve(a[0], x))
+    np.testing.assert_allclose(yb, np.linalg.solve(a[0], x.T).T, rtol=1e-11, atol=0)
+
+
+def test_small_spd_solve_refuses_large_n():
+    from whitenlib.linalg import SMALL_SOLVE_MAX_N, small_spd_solve
+
+    n = SMALL_SOLVE_MAX_N + 1
+    with pytest.raises(ValueError, match="n <= "):
+        small_spd_solve(np.eye(n), np.ones(n))
+
+
+def test_direct_respond_and_step_agree_with_the_lapack_solve():
+    # the online step of the direct synapses (one sample, small n) against the LAPACK solve
+    from whitenlib.networks.base import spd_solve
+
+    m, x = spd(3, 5, 0.1, 10.0), np.arange(1.0, 6.0)
+    for Net in (wl.DirectNetwork, wl.NonlocalDirectNetwork):
+        net = Net(m)
+        y_ref = np.asarray(spd_solve(m, x))
+        np.testing.assert_allclose(np.asarray(net.respond(x)), y_ref, rtol=1e-12, atol=0)
+        out = np.asarray(net.step(x, 0.01).M)
+        if Net is wl.DirectNetwork:
+            expected = m + 0.01 * (np.outer(y_ref, y_ref) - np.eye(5))
+        else:
+            expected = m + 0.01 * (np.outer(y_ref, x) + np.outer(x, y_ref) - 2 * m)
+        np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-14)
