@@ -28,11 +28,15 @@ The closed forms of the commuting case live in :mod:`whitenlib.theory`.
 
 A stack of R networks (a leading run axis on every array, as built by
 :func:`whitenlib.online.stack_networks`) integrates instead in one compiled,
-``vmap``-ed diffrax integration (8th-order Dormand–Prince, ``Dopri8``), with the
-same event located by bisection on the step's dense output; runs are sorted by
-expected length and integrated in groups, and the run axis is sharded over
-every local device. :func:`integrate_flow` then returns a :class:`FlowBatch` of
-end states and :func:`convergence_time` an array (R,).
+``vmap``-ed diffrax integration, with the same event located by bisection on
+the step's dense output; runs are sorted by expected length and integrated in
+groups, and the run axis is sharded over every local device.
+:func:`integrate_flow` then returns a :class:`FlowBatch` of end states and
+:func:`convergence_time` an array (R,). The direct network's flow, stiff once
+its modes converge, is integrated by :class:`Rodas4Sylvester` (a linearly
+implicit 4th-order Rosenbrock method whose stage equations are Sylvester
+equations, solved in M's eigenbasis); the other classes by the explicit
+8th-order Dormand–Prince method (``Dopri8``).
 """
 
 from __future__ import annotations
@@ -42,9 +46,10 @@ import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import diffrax
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -52,6 +57,7 @@ import optimistix as optx
 from scipy.integrate import solve_ivp
 
 from whitenlib.networks.base import AbstractNetwork
+from whitenlib.networks.direct import DirectNetwork
 from whitenlib.validation import as_array, check_positive, check_spd, check_unit_interval
 
 #: default tolerances of the ODE solver (relative, absolute)
@@ -60,11 +66,21 @@ ATOL = 1e-12
 #: SciPy methods accepted by :func:`integrate_flow`
 METHODS = ("DOP853", "Radau", "BDF", "LSODA")
 #: diffrax solvers accepted for stacks of networks (one vmapped, compiled integration):
-#: explicit Runge–Kutta pairs of order 8(5,3), 5(4) and 5(4), and the implicit (L-stable)
-#: ESDIRK Kvaerno5 with a dense Jacobian (slow here: benchmarks/README.md).
-BATCH_METHODS = ("Dopri8", "Tsit5", "Dopri5", "Kvaerno5")
+#: explicit Runge–Kutta pairs of order 8(5,3), 5(4) and 5(4), the implicit (L-stable)
+#: ESDIRK Kvaerno5 with a dense Jacobian (slow here: benchmarks/README.md), and
+#: "Rodas4Sylvester", the linearly implicit RODAS4 whose stage equations are solved as
+#: Sylvester equations in M's eigenbasis (:class:`Rodas4Sylvester`; direct network only)
+BATCH_METHODS = ("Dopri8", "Tsit5", "Dopri5", "Kvaerno5", "Rodas4Sylvester")
 #: default method for stacks of networks (measured fastest, see benchmarks/README.md)
 BATCH_METHOD = "Dopri8"
+#: network classes with a faster default: the stiff direct flow (3.1) goes to the
+#: linearly implicit solver built on its Jacobian's structure (benchmarks/README.md)
+BATCH_METHOD_FOR = {DirectNetwork: "Rodas4Sylvester"}
+#: default tolerances (relative, absolute) of "Rodas4Sylvester": a 4th-order method needs
+#: far fewer steps at these; convergence times agree with DOP853 at RTOL to ~1e-8
+#: (benchmarks/README.md)
+RODAS_RTOL = 1e-7
+RODAS_ATOL = 1e-9
 #: runs per vmapped call; runs are sorted by expected length first (see _run_stack)
 BATCH_GROUP = 8
 #: default step budget per run
@@ -273,8 +289,8 @@ def integrate_flow(
     t_max: float | None = None,
     *,
     t_eval=None,
-    rtol: float = RTOL,
-    atol: float = ATOL,
+    rtol: float | None = None,
+    atol: float | None = None,
     method: str | None = None,
     max_steps: int = MAX_STEPS,
     group: int = BATCH_GROUP,
@@ -301,16 +317,20 @@ def integrate_flow(
         Times at which to report the trajectory (within [0, t_max]); default:
         the solver's own steps. Any time is available afterwards through the
         dense output (:meth:`FlowSolution.weights_at`).
-    rtol, atol : float
-        Solver tolerances on the weights.
+    rtol, atol : float, optional
+        Solver tolerances on the weights; default ``RTOL``, ``ATOL`` (10⁻¹⁰, 10⁻¹²), and
+        ``RODAS_RTOL``, ``RODAS_ATOL`` (10⁻⁷, 10⁻⁹) for "Rodas4Sylvester", whose 4th-order
+        steps give convergence times as accurate at these (benchmarks/README.md).
     method : {"DOP853", "Radau", "BDF", "LSODA"} or one of ``BATCH_METHODS``
         One network: a SciPy method. The explicit DOP853 (default) is the most
         accurate per step; the implicit methods receive the exact Jacobian (JAX)
         and keep their cost flat when the flow is stiff, as the direct network's
         is from large initializations (chapter 4).
-        A stack: a diffrax method (default ``BATCH_METHOD``), all runs in one
-        compiled, vmapped integration; a SciPy method integrates the runs one
-        at a time (the reference).
+        A stack: a diffrax method, all runs in one compiled, vmapped
+        integration; by default "Rodas4Sylvester" for the direct network (its stiff
+        flow, :class:`Rodas4Sylvester`) and ``BATCH_METHOD`` (Dopri8) for the others
+        (``BATCH_METHOD_FOR``); a SciPy method integrates the runs one at a time
+        (the reference).
     max_steps, group : int
         Stacks only: the step budget per run, and how many runs share one vmapped
         call (runs are sorted by expected length, λ_max(M₀), and grouped).
@@ -336,6 +356,8 @@ def integrate_flow(
             f"{METHODS}, or stack it (wl.online.stack_networks([net]))."
         )
     method = "DOP853" if method is None else method
+    rtol = RTOL if rtol is None else rtol
+    atol = ATOL if atol is None else atol
     w0, c = _check_net_and_C(net, C)
     if eps is not None:
         check_unit_interval("eps", eps)
@@ -428,6 +450,139 @@ def integrate_flow(
     )
 
 
+# ------------------------------------------------------------------ a linearly implicit solver
+
+
+def _rodas4_coefficients():
+    """RODAS4 in the transformed form of Hairer & Wanner (1996), §IV.7 eq. (7.25).
+
+    Coefficients of ``rodas.f`` (Hairer & Wanner, *Solving ODEs II*, 2nd ed., §VI.4, method 1):
+    6 stages, order 4 with an embedded order-3 solution, γ = 1/4, L-stable and stiffly
+    accurate. Returns γ, a (6 × 6, strictly lower), c (6 × 6, strictly lower), the weights m
+    of the solution and m̂ of the embedded one.
+    """
+    a5 = [1.221224509226641, 6.019134481288629, 12.53708332932087, -0.6878860361058950]
+    a = np.array([
+        [0, 0, 0, 0, 0, 0],
+        [1.544, 0, 0, 0, 0, 0],
+        [0.9466785280815826, 0.2557011698983284, 0, 0, 0, 0],
+        [3.314825187068521, 2.896124015972201, 0.9986419139977817, 0, 0, 0],
+        a5 + [0, 0],
+        a5 + [1.0, 0],
+    ])
+    c = np.array([
+        [0, 0, 0, 0, 0, 0],
+        [-5.6688, 0, 0, 0, 0, 0],
+        [-2.430093356833875, -0.2063599157091915, 0, 0, 0, 0],
+        [-0.1073529058151375, -9.594562251023355, -20.47028614809616, 0, 0, 0],
+        [7.496443313967647, -10.24680431464352, -33.99990352819905, 11.70890893206160, 0, 0],
+        [8.083246795921522, -7.981132988064893, -31.52159432874371, 16.31930543123136,
+         -6.058818238834054, 0],
+    ])
+    # the 5th stage point plus U₅ is the embedded (order 3) solution, plus U₆ the solution
+    return 0.25, a, c, np.array(a5 + [1.0, 1.0]), np.array(a5 + [1.0, 0.0])
+
+
+class Rodas4Sylvester(diffrax.AbstractAdaptiveSolver):
+    """RODAS4 for the direct flow dM/dt = f(M) = M⁻¹CM⁻¹ − I (3.1), its stages solved as
+    Sylvester equations in M's eigenbasis.
+
+    One step of size h from M₀ (a linearly implicit Rosenbrock method in transformed form,
+    Hairer & Wanner 1996, §IV.7 eq. (7.25)), for i = 1, …, 6::
+
+        (I/(hγ) − J) Uᵢ = f(M₀ + Σ_{j<i} a_ij U_j) + Σ_{j<i} (c_ij / h) U_j
+        M₁ = M₀ + Σᵢ mᵢ Uᵢ,      local error estimate U₆ (embedded order 3)
+
+    with the coefficients of RODAS4 (:func:`_rodas4_coefficients`, γ = 1/4, order 4,
+    L-stable) and J the Jacobian of the flow at M₀,
+
+        J[H] = −(P H S + S H P),   P = M₀⁻¹,  S = M₀⁻¹ C M₀⁻¹   (H symmetric).
+
+    L-stability lets the step grow far beyond the explicit methods' stability limit while
+    modes that have converged relax at rates up to 2/√λ(C) (chapter 4).
+
+    **The stage solve.** (I/(hγ) − J) U = R is the Sylvester equation
+    αU + PUS + SUP = R (α = 1/(hγ)). With M₀ = V diag(μ) Vᵀ, P = V diag(p) Vᵀ (p = 1/μ); were
+    S diagonal in that basis too (as when M₀ commutes with C, or near the fixed point where
+    S → I), the solution would be, entry by entry,
+
+        U = V [ (VᵀRV)_ij / (α + p_i s_j + s_i p_j) ] Vᵀ,   s = diag(VᵀSV),
+
+    one eigendecomposition per step and two products per stage, the cost of an evaluation of
+    f. In general this is the preconditioner W̃ of two steps of iterative refinement
+    U ← U + W̃⁻¹(R − (αU + PUS + SUP)), enough to make the solve exact as far as the step
+    size control sees (measured: the same steps as with the exact n² × n² Jacobian;
+    benchmarks/README.md). RODAS4 is not a W-method: with W̃ alone (no refinement) its order
+    drops and it takes ten times more steps.
+
+    Dense output (for the convergence event): the cubic Hermite interpolant of M₀, f(M₀),
+    M₁, f(M₁); f(M₁) is the next step's first stage (first same as last).
+
+    Why our own solver: diffrax 0.7.2 has no Rosenbrock methods, and its implicit Runge–Kutta
+    solvers solve their stages with a dense n² × n² Jacobian or with lineax's Krylov solvers
+    on a linearised vector field (which does not trace here; benchmarks/README.md).
+
+    ``y`` is M flattened (n² entries); ``c`` is C, shape (n, n).
+    """
+
+    c: jax.Array
+    refine: int = eqx.field(static=True, default=2)
+
+    term_structure: ClassVar = diffrax.AbstractTerm
+    interpolation_cls: ClassVar = diffrax.ThirdOrderHermitePolynomialInterpolation
+
+    def order(self, terms):
+        return 4
+
+    def init(self, terms, t0, t1, y0, args):
+        return terms.vf(t0, y0, args)  # f(M₀), the first stage's right-hand side
+
+    def step(self, terms, t0, t1, y0, args, solver_state, made_jump):
+        del made_jump  # the flow is autonomous and smooth
+        gamma, a, c, m, m_hat = _rodas4_coefficients()
+        n = self.c.shape[-1]
+        h = t1 - t0
+        alpha = 1.0 / (h * gamma)
+        mu, V = jnp.linalg.eigh(jnp.reshape(y0, (n, n)))
+        p = 1.0 / mu
+        P = (V * p) @ V.T
+        S = P @ self.c @ P
+        S = 0.5 * (S + S.T)
+        s = p * p * jnp.einsum("ki,kl,li->i", V, self.c, V)  # diag(VᵀSV)
+        denom = alpha + p[:, None] * s[None, :] + s[:, None] * p[None, :]
+
+        def w_tilde_solve(r):
+            return V @ ((V.T @ r @ V) / denom) @ V.T
+
+        def w_apply(u):  # (αI − J) U = αU + PUS + SUP, U symmetric
+            x = P @ u @ S
+            return alpha * u + x + x.T
+
+        def w_solve(r):
+            r = jnp.reshape(r, (n, n))
+            u = w_tilde_solve(r)
+            for _ in range(self.refine):
+                u = u + w_tilde_solve(r - w_apply(u))
+            return jnp.ravel(u)
+
+        us = []
+        for i in range(len(m)):
+            if i == 0:
+                fi = solver_state
+            else:
+                fi = terms.vf(t0, y0 + sum(a[i, j] * us[j] for j in range(i) if a[i, j]), args)
+            rhs = fi + sum((c[i, j] / h) * us[j] for j in range(i) if c[i, j])
+            us.append(w_solve(rhs))
+        y1 = y0 + sum(m[i] * us[i] for i in range(len(m)))
+        y_error = sum((m[i] - m_hat[i]) * us[i] for i in range(len(m)) if m[i] != m_hat[i])
+        f1 = terms.vf(t1, y1, args)
+        dense_info = dict(y0=y0, y1=y1, k0=h * solver_state, k1=h * f1)
+        return y1, y_error, dense_info, f1, diffrax.RESULTS.successful
+
+    def func(self, terms, t0, y0, args):
+        return terms.vf(t0, y0, args)
+
+
 # ------------------------------------------------------------------ stacks of networks (diffrax)
 
 def is_stack(net) -> bool:
@@ -510,10 +665,17 @@ def _solve_one(net, c, eps, t_max, *, method, rtol, atol, max_steps, event):
         # step's dense output finds it without derivatives, kinks or not
         ev = diffrax.Event(gap, root_finder=optx.Bisection(rtol=1e-14, atol=1e-12),
                            direction=False)
+    if method == "Rodas4Sylvester":
+        # a PI controller (diffrax's suggestion for implicit solvers): fewer rejected steps
+        solver = Rodas4Sylvester(c)
+        controller = diffrax.PIDController(rtol=rtol, atol=atol, pcoeff=0.3, icoeff=0.4)
+    else:
+        solver = getattr(diffrax, method)()
+        controller = diffrax.PIDController(rtol=rtol, atol=atol)
     sol = diffrax.diffeqsolve(
-        diffrax.ODETerm(field), getattr(diffrax, method)(), 0.0, t_max, None,
+        diffrax.ODETerm(field), solver, 0.0, t_max, None,
         jnp.ravel(net.weights), saveat=diffrax.SaveAt(t1=True),
-        stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol),
+        stepsize_controller=controller,
         event=ev, max_steps=max_steps, throw=False,
     )
     fired = sol.event_mask if event else jnp.asarray(False)
@@ -637,7 +799,18 @@ _QUIET_CODES = np.array([diffrax.RESULTS.successful._value, diffrax.RESULTS.even
 
 
 def _integrate_stack(nets, C, eps, t_max, *, t_eval, rtol, atol, method, max_steps, group):
-    method = BATCH_METHOD if method is None else method
+    Net = type(nets)
+    method = BATCH_METHOD_FOR.get(Net, BATCH_METHOD) if method is None else method
+    if method == "Rodas4Sylvester":
+        if Net is not DirectNetwork:
+            raise ValueError(
+                f"method 'Rodas4Sylvester' integrates the direct network's flow (3.1) only, "
+                f"got a stack of {Net.__name__}: use one of "
+                f"{tuple(m for m in BATCH_METHODS if m != method)}.")
+        rtol = RODAS_RTOL if rtol is None else rtol
+        atol = RODAS_ATOL if atol is None else atol
+    rtol = RTOL if rtol is None else rtol
+    atol = ATOL if atol is None else atol
     if t_eval is not None:
         raise ValueError("t_eval is not available for stacks of networks: integrate the "
                          "networks of interest one at a time for their trajectories.")
