@@ -247,9 +247,9 @@ def test_stack_matches_single_runs(Net, per_run_C):
     eps = 0.05
     times = flows.convergence_time(stack, Cs, eps)
     assert times.shape == (5,)
-    method = flows.BATCH_METHOD_FOR.get(Net, flows.BATCH_METHOD)
-    # Dopri8 at rtol 1e-10; Rodas4Sylvester (direct) at rtol 1e-7, to the goal 1e-6
-    rel = 1e-6 if method == "Rodas4Sylvester" else 1e-8
+    # these runs are short (λ_max(M₀) < RODAS_SWITCH √λ_max(C)): Dopri8 for both classes
+    method = flows.BATCH_METHOD
+    rel = 1e-8
     for i, net in enumerate(nets):
         single = flows.convergence_time(net, Cs[i] if per_run_C else Cs, eps)
         assert times[i] == pytest.approx(single, rel=rel)
@@ -382,21 +382,17 @@ def _non_commuting_direct_stack(n, gammas, seed):
 
 
 @pytest.mark.parametrize("n, seed", [(3, 60), (6, 61)])
-def test_rodas_sylvester_is_the_direct_default_and_agrees_with_scipy(n, seed):
+def test_rodas_sylvester_agrees_with_scipy(n, seed):
     """The linearly implicit batch method gives DOP853's convergence times to 1e-6 (its goal)."""
     gammas = [1.0, 700.0, 5.0, 40.0, 0.3]  # unsorted, γ from 0.3 to 700
     nets, stack = _non_commuting_direct_stack(n, gammas, seed)
     C = covariance(seed, n)
-    batch = flows.integrate_flow(stack, C, eps=0.05)
-    assert batch.method == "Rodas4Sylvester" == flows.BATCH_METHOD_FOR[wl.DirectNetwork]
+    batch = flows.integrate_flow(stack, C, eps=0.05, method="Rodas4Sylvester")
+    assert batch.method == "Rodas4Sylvester"
     assert np.all(batch.converged) and not np.any(batch.diverged)
     single = np.array([flows.convergence_time(net, C, 0.05, method="DOP853") for net in nets])
     np.testing.assert_allclose(batch.convergence_time, single, rtol=1e-6)
     np.testing.assert_allclose(batch.errors, 0.05, atol=1e-9)  # stopped on the crossing
-    # far fewer steps than the explicit Dopri8 on the longest run (the stiff linear phase)
-    explicit = flows.integrate_flow(stack, C, eps=0.05, method="Dopri8")
-    longest = np.argmax(gammas)
-    assert batch.steps[longest] < explicit.steps[longest] / 2
 
 
 def test_rodas_sylvester_follows_the_flow_without_eps():
@@ -420,3 +416,23 @@ def test_rodas_sylvester_bad_input_raises_value_error():
         flows.convergence_time(stack, C, 0.1, method="Rodas4Sylvester", rtol=-1.0)
     with pytest.raises(ValueError, match="C must have shape"):
         flows.convergence_time(stack, np.eye(N + 1), 0.1, method="Rodas4Sylvester")
+
+
+def test_direct_default_sends_long_runs_to_rodas_sylvester():
+    """"auto": λ_max(M₀) ≥ RODAS_SWITCH √λ_max(C) to Rodas4Sylvester, the rest to Dopri8."""
+    assert flows.BATCH_METHOD_FOR[wl.DirectNetwork] == "auto"
+    C = covariance(68)
+    switch = flows.RODAS_SWITCH * np.sqrt(np.linalg.eigvalsh(np.asarray(C))[-1])
+    nets, stack = _non_commuting_direct_stack(N, [1.0, 3.0 * switch, 20.0], seed=69)
+    lam_max = np.linalg.eigvalsh(np.asarray(stack.M))[:, -1]
+    assert np.sum(lam_max >= switch) == 1  # one long run, two short ones
+    batch = flows.integrate_flow(stack, C, eps=0.05)
+    assert batch.method == "Dopri8+Rodas4Sylvester" and np.all(batch.converged)
+    single = np.array([flows.convergence_time(net, C, 0.05) for net in nets])
+    np.testing.assert_allclose(batch.convergence_time, single, rtol=1e-6)
+    # on the long run the implicit steps are longer than the explicit ones (stiff linear phase)
+    explicit = flows.integrate_flow(stack, C, eps=0.05, method="Dopri8")
+    long = np.argmax(lam_max)
+    assert batch.steps[long] < explicit.steps[long] / 2
+    # the interneuron network keeps Dopri8
+    assert wl.InterneuronNetwork not in flows.BATCH_METHOD_FOR

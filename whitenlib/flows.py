@@ -75,7 +75,12 @@ BATCH_METHODS = ("Dopri8", "Tsit5", "Dopri5", "Kvaerno5", "Rodas4Sylvester")
 BATCH_METHOD = "Dopri8"
 #: network classes with a faster default: the stiff direct flow (3.1) goes to the
 #: linearly implicit solver built on its Jacobian's structure (benchmarks/README.md)
-BATCH_METHOD_FOR = {DirectNetwork: "Rodas4Sylvester"}
+BATCH_METHOD_FOR = {DirectNetwork: "auto"}
+#: "auto" sends a direct run to "Rodas4Sylvester" when λ_max(M₀) ≥ RODAS_SWITCH √λ_max(C):
+#: its linear phase (about λ_max(M₀) long) then dominates, where the implicit steps are
+#: 10–100× longer than Dopri8's; shorter runs are dominated by fast transients, where the
+#: 8th-order explicit steps are longer (measured crossover 250–700; benchmarks/README.md)
+RODAS_SWITCH = 300.0
 #: default tolerances (relative, absolute) of "Rodas4Sylvester": a 4th-order method needs
 #: far fewer steps at these; convergence times agree with DOP853 at RTOL to ~1e-8
 #: (benchmarks/README.md)
@@ -327,10 +332,11 @@ def integrate_flow(
         and keep their cost flat when the flow is stiff, as the direct network's
         is from large initializations (chapter 4).
         A stack: a diffrax method, all runs in one compiled, vmapped
-        integration; by default "Rodas4Sylvester" for the direct network (its stiff
-        flow, :class:`Rodas4Sylvester`) and ``BATCH_METHOD`` (Dopri8) for the others
-        (``BATCH_METHOD_FOR``); a SciPy method integrates the runs one at a time
-        (the reference).
+        integration per group of runs. By default (``BATCH_METHOD_FOR``) the direct
+        network's long runs, λ_max(M₀) ≥ ``RODAS_SWITCH`` √λ_max(C), go to
+        "Rodas4Sylvester" (:class:`Rodas4Sylvester`, for its stiff flow) and the
+        others to ``BATCH_METHOD`` (Dopri8), as do every other class's runs; a SciPy
+        method integrates the runs one at a time (the reference).
     max_steps, group : int
         Stacks only: the step budget per run, and how many runs share one vmapped
         call (runs are sorted by expected length, λ_max(M₀), and grouped).
@@ -526,7 +532,8 @@ class Rodas4Sylvester(diffrax.AbstractAdaptiveSolver):
     """
 
     c: jax.Array
-    refine: int = eqx.field(static=True, default=2)
+    tolerance: float = eqx.field(static=True, default=1e-10)
+    max_iterations: int = eqx.field(static=True, default=30)
 
     term_structure: ClassVar = diffrax.AbstractTerm
     interpolation_cls: ClassVar = diffrax.ThirdOrderHermitePolynomialInterpolation
@@ -543,38 +550,63 @@ class Rodas4Sylvester(diffrax.AbstractAdaptiveSolver):
         n = self.c.shape[-1]
         h = t1 - t0
         alpha = 1.0 / (h * gamma)
+        # the whole step runs in M₀'s eigenbasis (hats): there P̂ = diag(p) and the
+        # preconditioner is a division entry by entry, J an elementwise scaling and a product
         mu, V = jnp.linalg.eigh(jnp.reshape(y0, (n, n)))
         p = 1.0 / mu
-        P = (V * p) @ V.T
-        S = P @ self.c @ P
-        S = 0.5 * (S + S.T)
-        s = p * p * jnp.einsum("ki,kl,li->i", V, self.c, V)  # diag(VᵀSV)
+        c_hat = V.T @ self.c @ V
+        s_hat = (p[:, None] * c_hat) * p[None, :]  # VᵀSV
+        s = jnp.diagonal(s_hat)
         denom = alpha + p[:, None] * s[None, :] + s[:, None] * p[None, :]
+        eye = jnp.eye(n, dtype=y0.dtype)
 
-        def w_tilde_solve(r):
-            return V @ ((V.T @ r @ V) / denom) @ V.T
-
-        def w_apply(u):  # (αI − J) U = αU + PUS + SUP, U symmetric
-            x = P @ u @ S
+        def w_apply(u):  # (αI − J) U = αU + PUS + SUP
+            x = p[:, None] * (u @ s_hat)
             return alpha * u + x + x.T
 
         def w_solve(r):
-            r = jnp.reshape(r, (n, n))
-            u = w_tilde_solve(r)
-            for _ in range(self.refine):
-                u = u + w_tilde_solve(r - w_apply(u))
-            return jnp.ravel(u)
+            # αI − J is symmetric positive definite for the Frobenius inner product
+            # (⟨H, PHS⟩ = ‖P^½HS^½‖²), so conjugate gradients preconditioned by the
+            # diagonal solve converge monotonically, however far S is from diagonal
+            def cond(state):
+                k, _, res, _, rz = state
+                return (k < self.max_iterations) & (
+                    jnp.vdot(res, res) > self.tolerance**2 * jnp.vdot(r, r))
+
+            def body(state):
+                k, u, res, d, rz = state
+                wd = w_apply(d)
+                step = rz / jnp.vdot(d, wd)
+                u, res = u + step * d, res - step * wd
+                z = res / denom
+                rz_new = jnp.vdot(res, z)
+                return k + 1, u, res, z + (rz_new / rz) * d, rz_new
+
+            z = r / denom
+            u0 = z
+            res0 = r - w_apply(u0)
+            z0 = res0 / denom
+            state = (0, u0, res0, z0, jnp.vdot(res0, z0))
+            return jax.lax.while_loop(cond, body, state)[1]
+
+        def field(m_hat_):  # f = M⁻¹CM⁻¹ − I in the eigenbasis (3.1)
+            factor = jax.scipy.linalg.cho_factor(m_hat_)
+            b = jax.scipy.linalg.cho_solve(factor, c_hat)
+            f = jax.scipy.linalg.cho_solve(factor, b.T)
+            return 0.5 * (f + f.T) - eye
 
         us = []
         for i in range(len(m)):
             if i == 0:
-                fi = solver_state
+                fi = s_hat - eye  # f(M₀) = P̂ĈP̂ − I with P̂ diagonal
             else:
-                fi = terms.vf(t0, y0 + sum(a[i, j] * us[j] for j in range(i) if a[i, j]), args)
+                fi = field(jnp.diag(mu) + sum(a[i, j] * us[j] for j in range(i) if a[i, j]))
             rhs = fi + sum((c[i, j] / h) * us[j] for j in range(i) if c[i, j])
             us.append(w_solve(rhs))
-        y1 = y0 + sum(m[i] * us[i] for i in range(len(m)))
-        y_error = sum((m[i] - m_hat[i]) * us[i] for i in range(len(m)) if m[i] != m_hat[i])
+        step_hat = sum(m[i] * us[i] for i in range(len(m)))
+        error_hat = sum((m[i] - m_hat[i]) * us[i] for i in range(len(m)) if m[i] != m_hat[i])
+        y1 = y0 + jnp.ravel(V @ step_hat @ V.T)
+        y_error = jnp.ravel(V @ error_hat @ V.T)
         f1 = terms.vf(t1, y1, args)
         dense_info = dict(y0=y0, y1=y1, k0=h * solver_state, k1=h * f1)
         return y1, y_error, dense_info, f1, diffrax.RESULTS.successful
@@ -735,11 +767,26 @@ def _check_stack(nets, C, eps, t_max):
     return np.array(c), eps, t_max, m0
 
 
-def _run_stack(nets, C, eps, t_max, *, method, rtol, atol, max_steps, group) -> FlowBatch:
-    """Integrate a stack of flows: runs sorted by expected length, vmapped in groups, sharded."""
-    c, eps, t_max, m0 = _check_stack(nets, C, eps, t_max)
+def _tolerances(method, rtol, atol):
+    """The method's default tolerances where none were given, checked."""
+    rodas = method == "Rodas4Sylvester"
+    rtol = (RODAS_RTOL if rodas else RTOL) if rtol is None else rtol
+    atol = (RODAS_ATOL if rodas else ATOL) if atol is None else atol
     check_positive("rtol", rtol)
     check_positive("atol", atol)
+    return float(rtol), float(atol)
+
+
+def _run_stack(nets, C, eps, t_max, *, method, rtol, atol, max_steps, group) -> FlowBatch:
+    """Integrate a stack of flows: runs sorted by expected length, vmapped in groups, sharded.
+
+    ``method`` is one of ``BATCH_METHODS``, or "auto" (the direct network's default): long
+    runs, λ_max(M₀) ≥ ``RODAS_SWITCH`` √λ_max(C), go to "Rodas4Sylvester", the others to
+    "Dopri8" (see ``RODAS_SWITCH``).
+    """
+    c, eps, t_max, m0 = _check_stack(nets, C, eps, t_max)
+    for m in ("Dopri8", "Rodas4Sylvester") if method == "auto" else (method,):
+        _tolerances(m, rtol, atol)
     if not isinstance(group, (int, np.integer)) or group < 1:
         raise ValueError(f"group must be a positive integer, got {group!r}.")
     R = c.shape[0]
@@ -757,21 +804,35 @@ def _run_stack(nets, C, eps, t_max, *, method, rtol, atol, max_steps, group) -> 
         todo = todo[err0 > eps]
     # a vmapped while loop runs until its slowest lane stops, so runs of similar length go
     # together: the direct flow lasts about λ_max(M₀) (chapter 4), the longest of any class
-    order = todo[np.argsort(np.linalg.eigvalsh(m0[todo])[:, -1], kind="stable")]
+    lam_max = np.linalg.eigvalsh(m0)[:, -1]
+    order = todo[np.argsort(lam_max[todo], kind="stable")]
+    if method == "auto":  # the long, stiff runs to the implicit method (RODAS_SWITCH)
+        long = lam_max[order] >= RODAS_SWITCH * np.sqrt(np.linalg.eigvalsh(c[order])[:, -1])
+        parts = [("Dopri8", order[~long]), ("Rodas4Sylvester", order[long])]
+    else:
+        parts = [(method, order)]
     sharding, n_dev = _run_sharding()
-    size = -(-min(group, max(len(order), 1)) // n_dev) * n_dev  # a multiple of the devices
-    solve = _stack_solver(method, float(rtol), float(atol), int(max_steps), eps is not None)
     eps_run = np.zeros(R) if eps is None else eps
-    for start in range(0, len(order), size):
-        idx = order[start : start + size]
-        pad = np.concatenate([idx, np.repeat(idx[:1], size - len(idx))])  # the shortest run
-        args = jax.tree_util.tree_map(
-            lambda a, pad=pad: jax.device_put(jnp.asarray(np.asarray(a)[pad]), sharding),
-            (nets, c, eps_run, t_max),
-        )
-        out = jax.device_get(solve(*args))
-        k = len(idx)
-        t_end[idx], w_end[idx], fired[idx], codes[idx], steps[idx] = (o[:k] for o in out)
+    used = []
+    for part_method, part in parts:
+        if not len(part):
+            continue
+        used.append(part_method)
+        size = -(-min(group, len(part)) // n_dev) * n_dev  # a multiple of the devices
+        solve = _stack_solver(part_method, *_tolerances(part_method, rtol, atol),
+                              int(max_steps), eps is not None)
+        for start in range(0, len(part), size):
+            idx = part[start : start + size]
+            pad = np.concatenate([idx, np.repeat(idx[:1], size - len(idx))])  # the shortest
+            args = jax.tree_util.tree_map(
+                lambda a, pad=pad: jax.device_put(jnp.asarray(np.asarray(a)[pad]), sharding),
+                (nets, c, eps_run, t_max),
+            )
+            out = jax.device_get(solve(*args))
+            k = len(idx)
+            t_end[idx], w_end[idx], fired[idx], codes[idx], steps[idx] = (o[:k] for o in out)
+    if method == "auto":
+        method = "+".join(used) or "Dopri8"
     weights = w_end
     finite = np.all(np.isfinite(weights.reshape(R, -1)), axis=1)
     safe = np.where(finite.reshape((R,) + (1,) * (w.ndim - 1)), weights, w)
@@ -801,20 +862,15 @@ _QUIET_CODES = np.array([diffrax.RESULTS.successful._value, diffrax.RESULTS.even
 def _integrate_stack(nets, C, eps, t_max, *, t_eval, rtol, atol, method, max_steps, group):
     Net = type(nets)
     method = BATCH_METHOD_FOR.get(Net, BATCH_METHOD) if method is None else method
-    if method == "Rodas4Sylvester":
-        if Net is not DirectNetwork:
-            raise ValueError(
-                f"method 'Rodas4Sylvester' integrates the direct network's flow (3.1) only, "
-                f"got a stack of {Net.__name__}: use one of "
-                f"{tuple(m for m in BATCH_METHODS if m != method)}.")
-        rtol = RODAS_RTOL if rtol is None else rtol
-        atol = RODAS_ATOL if atol is None else atol
-    rtol = RTOL if rtol is None else rtol
-    atol = ATOL if atol is None else atol
+    if method == "Rodas4Sylvester" and Net is not DirectNetwork:
+        raise ValueError(
+            f"method 'Rodas4Sylvester' integrates the direct network's flow (3.1) only, "
+            f"got a stack of {Net.__name__}: use one of "
+            f"{tuple(m for m in BATCH_METHODS if m != method)}.")
     if t_eval is not None:
         raise ValueError("t_eval is not available for stacks of networks: integrate the "
                          "networks of interest one at a time for their trajectories.")
-    if method in BATCH_METHODS:
+    if method in BATCH_METHODS or method == "auto":
         return _run_stack(nets, C, eps, t_max, method=method, rtol=rtol, atol=atol,
                           max_steps=max_steps, group=group)
     if method not in METHODS:
