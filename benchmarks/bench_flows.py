@@ -113,6 +113,8 @@ def main():
     parser.add_argument("--size-runs", type=int, default=8, help="runs per class in part 2")
     parser.add_argument("--direct-sizes", type=int, nargs="*", default=[32],
                         help="n of part 1b (direct network: default method against Dopri8)")
+    parser.add_argument("--long-runs", action="store_true",
+                        help="part 1b: also n = 5 with gamma up to 1e4 (chapter 4's range)")
     parser.add_argument("--scipy-large", action="store_true",
                         help="part 1b: also LSODA one flow at a time (minutes at n = 32)")
     args = parser.parse_args()
@@ -124,7 +126,7 @@ def main():
     gammas = np.logspace(0.0, 3.0, args.runs)
     total = {"batched": 0.0, "LSODA": 0.0, "DOP853": 0.0}
     for Net in wl.NETWORKS:
-        also = ("Dopri8",) if Net is wl.DirectNetwork and args.method != "Dopri8" else ()
+        also = ("Rodas4Sylvester", "Dopri8") if Net is wl.DirectNetwork and not args.method else ()
         r = compare(Net, 12, gammas, 1, args.method, args.group, ("LSODA", "DOP853"),
                     also=also)
         for key in total:
@@ -140,15 +142,20 @@ def main():
     print(f"  both classes: LSODA / batched = {total['LSODA'] / total['batched']:.1f}x, "
           f"DOP853 / batched = {total['DOP853'] / total['batched']:.1f}x")
 
-    for n in args.direct_sizes:
-        runs = max(args.runs // 2, 2)
-        print(f"\nPart 1b: direct network, n = {n}, k = {2 * n}, {runs} runs, gamma 1 .. 1e3")
-        r = compare(wl.DirectNetwork, n, np.logspace(0.0, 3.0, runs), 1, args.method,
-                    args.group, ("LSODA",) if args.scipy_large else (), also=("Dopri8",))
-        assert r["Dopri8 rel"] <= 1e-6, f"n = {n}: default and Dopri8 differ by {r['Dopri8 rel']}"
+    large = [(n, 3.0, max(args.runs // 2, 2)) for n in args.direct_sizes]
+    large += [(5, 4.0, args.runs)] if args.long_runs else []
+    for n, decades, runs in large:
+        print(f"\nPart 1b: direct network, n = {n}, k = {2 * n}, {runs} runs, "
+              f"gamma 1 .. 1e{decades:.0f}")
+        r = compare(wl.DirectNetwork, n, np.logspace(0.0, decades, runs), 1, args.method,
+                    args.group, ("LSODA",) if args.scipy_large else (),
+                    also=("Rodas4Sylvester", "Dopri8"))
+        for key in ("Rodas4Sylvester", "Dopri8"):
+            assert r[key + " rel"] <= 1e-6, f"n = {n}: default and {key} differ: {r[key + ' rel']}"
         print(f"  batched {describe(r)}")
-        print(f"  batched {describe(r, 'Dopri8')}: {r['Dopri8'] / r['batched']:4.1f}x the "
-              f"default's time; max rel diff {r['Dopri8 rel']:.1e}", flush=True)
+        for key in ("Rodas4Sylvester", "Dopri8"):
+            print(f"  batched {describe(r, key)}: {r[key] / r['batched']:4.1f}x the "
+                  f"default's time; max rel diff {r[key + ' rel']:.1e}", flush=True)
         if args.scipy_large:
             print(f"  SciPy LSODA {r['LSODA']:7.2f} s -> {r['LSODA'] / r['batched']:5.1f}x "
                   f"(max rel diff {r['LSODA rel']:.1e})")

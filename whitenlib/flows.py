@@ -508,27 +508,30 @@ class Rodas4Sylvester(diffrax.AbstractAdaptiveSolver):
     modes that have converged relax at rates up to 2/√λ(C) (chapter 4).
 
     **The stage solve.** (I/(hγ) − J) U = R is the Sylvester equation
-    αU + PUS + SUP = R (α = 1/(hγ)). With M₀ = V diag(μ) Vᵀ, P = V diag(p) Vᵀ (p = 1/μ); were
-    S diagonal in that basis too (as when M₀ commutes with C, or near the fixed point where
+    αU + PUS + SUP = R (α = 1/(hγ)), whose operator is symmetric positive definite for the
+    Frobenius inner product (⟨H, PHS⟩ = ‖P^½ H S^½‖²_F). The whole step runs in M₀'s
+    eigenbasis, M₀ = V diag(μ) Vᵀ, where P = diag(p) (p = 1/μ) and S = P Ĉ P (Ĉ = VᵀCV);
+    were S diagonal there too (as when M₀ commutes with C, or near the fixed point where
     S → I), the solution would be, entry by entry,
 
-        U = V [ (VᵀRV)_ij / (α + p_i s_j + s_i p_j) ] Vᵀ,   s = diag(VᵀSV),
+        Û_ij = R̂_ij / (α + p_i s_j + s_i p_j),   s = diag(VᵀSV),
 
-    one eigendecomposition per step and two products per stage, the cost of an evaluation of
-    f. In general this is the preconditioner W̃ of two steps of iterative refinement
-    U ← U + W̃⁻¹(R − (αU + PUS + SUP)), enough to make the solve exact as far as the step
-    size control sees (measured: the same steps as with the exact n² × n² Jacobian;
-    benchmarks/README.md). RODAS4 is not a W-method: with W̃ alone (no refinement) its order
-    drops and it takes ten times more steps.
+    and in general this division preconditions conjugate gradients on the exact operator
+    (to a relative residual ``tolerance``, at most ``max_iterations``), whose products cost
+    one n × n matrix product each: one eigendecomposition per step, no n² × n² matrix.
+    RODAS4 is not a W-method: with the diagonal solve alone (an approximate Jacobian) its
+    order drops and it takes ten times more steps (benchmarks/README.md).
 
     Dense output (for the convergence event): the cubic Hermite interpolant of M₀, f(M₀),
-    M₁, f(M₁); f(M₁) is the next step's first stage (first same as last).
+    M₁, f(M₁); f(M₁) is carried over to the next step (first same as last).
 
     Why our own solver: diffrax 0.7.2 has no Rosenbrock methods, and its implicit Runge–Kutta
     solvers solve their stages with a dense n² × n² Jacobian or with lineax's Krylov solvers
     on a linearised vector field (which does not trace here; benchmarks/README.md).
 
-    ``y`` is M flattened (n² entries); ``c`` is C, shape (n, n).
+    ``y`` is M flattened (n² entries); ``c`` is C, shape (n, n). The method pays where the
+    flow is stiff for long (λ_max(M₀) ≫ √λ(C)); on short runs, dominated by fast transients,
+    the 8th-order explicit ``Dopri8`` takes fewer steps (see ``RODAS_SWITCH``).
     """
 
     c: jax.Array
