@@ -821,7 +821,10 @@ def _run_stack(nets, C, eps, t_max, *, method, rtol, atol, max_steps, group) -> 
         if not len(part):
             continue
         used.append(part_method)
-        size = -(-min(group, len(part)) // n_dev) * n_dev  # a multiple of the devices
+        # one compiled shape per power of two up to the group: the parts' sizes vary from
+        # call to call ("auto"), and every new size would compile the solver again
+        size = min(group, 1 << (len(part) - 1).bit_length())
+        size = -(-size // n_dev) * n_dev  # a multiple of the devices
         solve = _stack_solver(part_method, *_tolerances(part_method, rtol, atol),
                               int(max_steps), eps is not None)
         for start in range(0, len(part), size):
