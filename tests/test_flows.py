@@ -423,7 +423,9 @@ def test_direct_default_sends_long_runs_to_rodas_sylvester():
     assert flows.BATCH_METHOD_FOR[wl.DirectNetwork] == "auto"
     C = covariance(68)
     switch = flows.RODAS_SWITCH * np.sqrt(np.linalg.eigvalsh(np.asarray(C))[-1])
-    nets, stack = _non_commuting_direct_stack(N, [1.0, 3.0 * switch, 20.0], seed=69)
+    _, unit = _non_commuting_direct_stack(N, [1.0, 1.0, 1.0], seed=69)
+    top = np.linalg.eigvalsh(np.asarray(unit.M))[1, -1]  # the middle run, 1.3 × the switch
+    nets, stack = _non_commuting_direct_stack(N, [1.0, 1.3 * switch / top, 20.0], seed=69)
     lam_max = np.linalg.eigvalsh(np.asarray(stack.M))[:, -1]
     assert np.sum(lam_max >= switch) == 1  # one long run, two short ones
     batch = flows.integrate_flow(stack, C, eps=0.05)

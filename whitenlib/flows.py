@@ -79,8 +79,10 @@ BATCH_METHOD_FOR = {DirectNetwork: "auto"}
 #: "auto" sends a direct run to "Rodas4Sylvester" when λ_max(M₀) ≥ RODAS_SWITCH √λ_max(C):
 #: its linear phase (about λ_max(M₀) long) then dominates, where the implicit steps are
 #: 10–100× longer than Dopri8's; shorter runs are dominated by fast transients, where the
-#: 8th-order explicit steps are longer (measured crossover 250–700; benchmarks/README.md)
-RODAS_SWITCH = 300.0
+#: 8th-order explicit steps are longer. The measured crossover of the integration alone is
+#: near 300; above it, by 1000, the gain also pays the solver's compilation (~10 s per
+#: shape) in sweeps of a few dozen runs (benchmarks/README.md)
+RODAS_SWITCH = 1000.0
 #: default tolerances (relative, absolute) of "Rodas4Sylvester": a 4th-order method needs
 #: far fewer steps at these; convergence times agree with DOP853 at RTOL to ~1e-8
 #: (benchmarks/README.md)
