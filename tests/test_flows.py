@@ -436,5 +436,7 @@ def test_direct_default_sends_long_runs_to_rodas_sylvester():
     explicit = flows.integrate_flow(stack, C, eps=0.05, method="Dopri8")
     long = np.argmax(lam_max)
     assert batch.steps[long] < explicit.steps[long] / 2
-    # the interneuron network keeps Dopri8
+    # the interneuron network keeps Dopri8, "auto" included
     assert wl.InterneuronNetwork not in flows.BATCH_METHOD_FOR
+    _, inter = random_stack(wl.InterneuronNetwork, [1.0, 2.0 * switch], seed=70)
+    assert flows.integrate_flow(inter, C, eps=0.05, method="auto").method == "Dopri8"

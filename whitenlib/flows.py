@@ -328,7 +328,7 @@ def integrate_flow(
         Solver tolerances on the weights; default ``RTOL``, ``ATOL`` (10⁻¹⁰, 10⁻¹²), and
         ``RODAS_RTOL``, ``RODAS_ATOL`` (10⁻⁷, 10⁻⁹) for "Rodas4Sylvester", whose 4th-order
         steps give convergence times as accurate at these (benchmarks/README.md).
-    method : {"DOP853", "Radau", "BDF", "LSODA"} or one of ``BATCH_METHODS``
+    method : {"DOP853", "Radau", "BDF", "LSODA"}, one of ``BATCH_METHODS``, or "auto"
         One network: a SciPy method. The explicit DOP853 (default) is the most
         accurate per step; the implicit methods receive the exact Jacobian (JAX)
         and keep their cost flat when the flow is stiff, as the direct network's
@@ -358,7 +358,7 @@ def integrate_flow(
     if is_stack(net):
         return _integrate_stack(net, C, eps, t_max, t_eval=t_eval, rtol=rtol, atol=atol,
                                 method=method, max_steps=max_steps, group=group)
-    if method in BATCH_METHODS:
+    if method in BATCH_METHODS + ("auto",):
         raise ValueError(
             f"method {method!r} integrates stacks of networks; for one network use one of "
             f"{METHODS}, or stack it (wl.online.stack_networks([net]))."
@@ -878,11 +878,14 @@ def _integrate_stack(nets, C, eps, t_max, *, t_eval, rtol, atol, method, max_ste
     if t_eval is not None:
         raise ValueError("t_eval is not available for stacks of networks: integrate the "
                          "networks of interest one at a time for their trajectories.")
+    if method == "auto" and Net is not DirectNetwork:  # only the direct flow has a switch
+        method = BATCH_METHOD
     if method in BATCH_METHODS or method == "auto":
         return _run_stack(nets, C, eps, t_max, method=method, rtol=rtol, atol=atol,
                           max_steps=max_steps, group=group)
     if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS + BATCH_METHODS}, got {method!r}.")
+        raise ValueError(
+            f"method must be one of {METHODS + BATCH_METHODS + ('auto',)}, got {method!r}.")
     # SciPy, one flow at a time (the reference the batched integration is measured against)
     c, eps_r, t_max_r, _ = _check_stack(nets, C, eps, t_max)
     sols = [integrate_flow(_unstack(nets, i), c[i], None if eps_r is None else float(eps_r[i]),
@@ -923,7 +926,7 @@ def convergence_time(net, C, eps, t_max: float | None = None, **solver):
                 f"the flows of runs {np.flatnonzero(batch.diverged).tolist()} diverged; their "
                 "convergence times are inf.", RuntimeWarning, stacklevel=2)
         return batch.convergence_time
-    if solver.get("method") in BATCH_METHODS:  # a diffrax method: a stack of one
+    if solver.get("method") in BATCH_METHODS + ("auto",):  # a diffrax method: a stack of one
         stack = jax.tree_util.tree_map(lambda a: jnp.asarray(a)[None], net)
         _check_net_and_C(net, C)
         return float(convergence_time(stack, C, eps, t_max, **solver)[0])
