@@ -28,11 +28,15 @@ The closed forms of the commuting case live in :mod:`whitenlib.theory`.
 
 A stack of R networks (a leading run axis on every array, as built by
 :func:`whitenlib.online.stack_networks`) integrates instead in one compiled,
-``vmap``-ed diffrax integration (8th-order Dormand–Prince, ``Dopri8``), with the
-same event located by bisection on the step's dense output; runs are sorted by
-expected length and integrated in groups, and the run axis is sharded over
-every local device. :func:`integrate_flow` then returns a :class:`FlowBatch` of
-end states and :func:`convergence_time` an array (R,).
+``vmap``-ed diffrax integration, with the same event located by bisection on
+the step's dense output; runs are sorted by expected length and integrated in
+groups, and the run axis is sharded over every local device.
+:func:`integrate_flow` then returns a :class:`FlowBatch` of end states and
+:func:`convergence_time` an array (R,). The direct network's flow, stiff once
+its modes converge, is integrated by :class:`Rodas4Sylvester` (a linearly
+implicit 4th-order Rosenbrock method whose stage equations are Sylvester
+equations, solved in M's eigenbasis); the other classes by the explicit
+8th-order Dormand–Prince method (``Dopri8``).
 """
 
 from __future__ import annotations
@@ -42,9 +46,10 @@ import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import diffrax
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -52,6 +57,7 @@ import optimistix as optx
 from scipy.integrate import solve_ivp
 
 from whitenlib.networks.base import AbstractNetwork
+from whitenlib.networks.direct import DirectNetwork
 from whitenlib.validation import as_array, check_positive, check_spd, check_unit_interval
 
 #: default tolerances of the ODE solver (relative, absolute)
@@ -60,11 +66,28 @@ ATOL = 1e-12
 #: SciPy methods accepted by :func:`integrate_flow`
 METHODS = ("DOP853", "Radau", "BDF", "LSODA")
 #: diffrax solvers accepted for stacks of networks (one vmapped, compiled integration):
-#: explicit Runge–Kutta pairs of order 8(5,3), 5(4) and 5(4), and the implicit (L-stable)
-#: ESDIRK Kvaerno5 with a dense Jacobian (slow here: benchmarks/README.md).
-BATCH_METHODS = ("Dopri8", "Tsit5", "Dopri5", "Kvaerno5")
+#: explicit Runge–Kutta pairs of order 8(5,3), 5(4) and 5(4), the implicit (L-stable)
+#: ESDIRK Kvaerno5 with a dense Jacobian (slow here: benchmarks/README.md), and
+#: "Rodas4Sylvester", the linearly implicit RODAS4 whose stage equations are solved as
+#: Sylvester equations in M's eigenbasis (:class:`Rodas4Sylvester`; direct network only)
+BATCH_METHODS = ("Dopri8", "Tsit5", "Dopri5", "Kvaerno5", "Rodas4Sylvester")
 #: default method for stacks of networks (measured fastest, see benchmarks/README.md)
 BATCH_METHOD = "Dopri8"
+#: network classes with a faster default: the stiff direct flow (3.1) goes to the
+#: linearly implicit solver built on its Jacobian's structure (benchmarks/README.md)
+BATCH_METHOD_FOR = {DirectNetwork: "auto"}
+#: "auto" sends a direct run to "Rodas4Sylvester" when λ_max(M₀) ≥ RODAS_SWITCH √λ_max(C):
+#: its linear phase (about λ_max(M₀) long) then dominates, where the implicit steps are
+#: 10–100× longer than Dopri8's; shorter runs are dominated by fast transients, where the
+#: 8th-order explicit steps are longer. The measured crossover of the integration alone is
+#: near 300; above it, by 1000, the gain also pays the solver's compilation (~10 s per
+#: shape) in sweeps of a few dozen runs (benchmarks/README.md)
+RODAS_SWITCH = 1000.0
+#: default tolerances (relative, absolute) of "Rodas4Sylvester": a 4th-order method needs
+#: far fewer steps at these; convergence times agree with DOP853 at RTOL to ~1e-8
+#: (benchmarks/README.md)
+RODAS_RTOL = 1e-7
+RODAS_ATOL = 1e-9
 #: runs per vmapped call; runs are sorted by expected length first (see _run_stack)
 BATCH_GROUP = 8
 #: default step budget per run
@@ -273,8 +296,8 @@ def integrate_flow(
     t_max: float | None = None,
     *,
     t_eval=None,
-    rtol: float = RTOL,
-    atol: float = ATOL,
+    rtol: float | None = None,
+    atol: float | None = None,
     method: str | None = None,
     max_steps: int = MAX_STEPS,
     group: int = BATCH_GROUP,
@@ -301,16 +324,21 @@ def integrate_flow(
         Times at which to report the trajectory (within [0, t_max]); default:
         the solver's own steps. Any time is available afterwards through the
         dense output (:meth:`FlowSolution.weights_at`).
-    rtol, atol : float
-        Solver tolerances on the weights.
-    method : {"DOP853", "Radau", "BDF", "LSODA"} or one of ``BATCH_METHODS``
+    rtol, atol : float, optional
+        Solver tolerances on the weights; default ``RTOL``, ``ATOL`` (10⁻¹⁰, 10⁻¹²), and
+        ``RODAS_RTOL``, ``RODAS_ATOL`` (10⁻⁷, 10⁻⁹) for "Rodas4Sylvester", whose 4th-order
+        steps give convergence times as accurate at these (benchmarks/README.md).
+    method : {"DOP853", "Radau", "BDF", "LSODA"}, one of ``BATCH_METHODS``, or "auto"
         One network: a SciPy method. The explicit DOP853 (default) is the most
         accurate per step; the implicit methods receive the exact Jacobian (JAX)
         and keep their cost flat when the flow is stiff, as the direct network's
         is from large initializations (chapter 4).
-        A stack: a diffrax method (default ``BATCH_METHOD``), all runs in one
-        compiled, vmapped integration; a SciPy method integrates the runs one
-        at a time (the reference).
+        A stack: a diffrax method, all runs in one compiled, vmapped
+        integration per group of runs. By default (``BATCH_METHOD_FOR``) the direct
+        network's long runs, λ_max(M₀) ≥ ``RODAS_SWITCH`` √λ_max(C), go to
+        "Rodas4Sylvester" (:class:`Rodas4Sylvester`, for its stiff flow) and the
+        others to ``BATCH_METHOD`` (Dopri8), as do every other class's runs; a SciPy
+        method integrates the runs one at a time (the reference).
     max_steps, group : int
         Stacks only: the step budget per run, and how many runs share one vmapped
         call (runs are sorted by expected length, λ_max(M₀), and grouped).
@@ -330,12 +358,14 @@ def integrate_flow(
     if is_stack(net):
         return _integrate_stack(net, C, eps, t_max, t_eval=t_eval, rtol=rtol, atol=atol,
                                 method=method, max_steps=max_steps, group=group)
-    if method in BATCH_METHODS:
+    if method in BATCH_METHODS + ("auto",):
         raise ValueError(
             f"method {method!r} integrates stacks of networks; for one network use one of "
             f"{METHODS}, or stack it (wl.online.stack_networks([net]))."
         )
     method = "DOP853" if method is None else method
+    rtol = RTOL if rtol is None else rtol
+    atol = ATOL if atol is None else atol
     w0, c = _check_net_and_C(net, C)
     if eps is not None:
         check_unit_interval("eps", eps)
@@ -428,6 +458,168 @@ def integrate_flow(
     )
 
 
+# ------------------------------------------------------------------ a linearly implicit solver
+
+
+def _rodas4_coefficients():
+    """RODAS4 in the transformed form of Hairer & Wanner (1996), §IV.7 eq. (7.25).
+
+    Coefficients of ``rodas.f`` (Hairer & Wanner, *Solving ODEs II*, 2nd ed., §VI.4, method 1):
+    6 stages, order 4 with an embedded order-3 solution, γ = 1/4, L-stable and stiffly
+    accurate. Returns γ, a (6 × 6, strictly lower), c (6 × 6, strictly lower), the weights m
+    of the solution and m̂ of the embedded one.
+    """
+    a5 = [1.221224509226641, 6.019134481288629, 12.53708332932087, -0.6878860361058950]
+    a = np.array([
+        [0, 0, 0, 0, 0, 0],
+        [1.544, 0, 0, 0, 0, 0],
+        [0.9466785280815826, 0.2557011698983284, 0, 0, 0, 0],
+        [3.314825187068521, 2.896124015972201, 0.9986419139977817, 0, 0, 0],
+        a5 + [0, 0],
+        a5 + [1.0, 0],
+    ])
+    c = np.array([
+        [0, 0, 0, 0, 0, 0],
+        [-5.6688, 0, 0, 0, 0, 0],
+        [-2.430093356833875, -0.2063599157091915, 0, 0, 0, 0],
+        [-0.1073529058151375, -9.594562251023355, -20.47028614809616, 0, 0, 0],
+        [7.496443313967647, -10.24680431464352, -33.99990352819905, 11.70890893206160, 0, 0],
+        [8.083246795921522, -7.981132988064893, -31.52159432874371, 16.31930543123136,
+         -6.058818238834054, 0],
+    ])
+    # the 5th stage point plus U₅ is the embedded (order 3) solution, plus U₆ the solution
+    return 0.25, a, c, np.array(a5 + [1.0, 1.0]), np.array(a5 + [1.0, 0.0])
+
+
+class Rodas4Sylvester(diffrax.AbstractAdaptiveSolver):
+    """RODAS4 for the direct flow dM/dt = f(M) = M⁻¹CM⁻¹ − I (3.1), its stages solved as
+    Sylvester equations in M's eigenbasis.
+
+    One step of size h from M₀ (a linearly implicit Rosenbrock method in transformed form,
+    Hairer & Wanner 1996, §IV.7 eq. (7.25)), for i = 1, …, 6::
+
+        (I/(hγ) − J) Uᵢ = f(M₀ + Σ_{j<i} a_ij U_j) + Σ_{j<i} (c_ij / h) U_j
+        M₁ = M₀ + Σᵢ mᵢ Uᵢ,      local error estimate U₆ (embedded order 3)
+
+    with the coefficients of RODAS4 (:func:`_rodas4_coefficients`, γ = 1/4, order 4,
+    L-stable) and J the Jacobian of the flow at M₀,
+
+        J[H] = −(P H S + S H P),   P = M₀⁻¹,  S = M₀⁻¹ C M₀⁻¹   (H symmetric).
+
+    L-stability lets the step grow far beyond the explicit methods' stability limit while
+    modes that have converged relax at rates up to 2/√λ(C) (chapter 4).
+
+    **The stage solve.** (I/(hγ) − J) U = R is the Sylvester equation
+    αU + PUS + SUP = R (α = 1/(hγ)), whose operator is symmetric positive definite for the
+    Frobenius inner product (⟨H, PHS⟩ = ‖P^½ H S^½‖²_F). The whole step runs in M₀'s
+    eigenbasis, M₀ = V diag(μ) Vᵀ, where P = diag(p) (p = 1/μ) and S = P Ĉ P (Ĉ = VᵀCV);
+    were S diagonal there too (as when M₀ commutes with C, or near the fixed point where
+    S → I), the solution would be, entry by entry,
+
+        Û_ij = R̂_ij / (α + p_i s_j + s_i p_j),   s = diag(VᵀSV),
+
+    and in general this division preconditions conjugate gradients on the exact operator
+    (to a relative residual ``tolerance``, at most ``max_iterations``), whose products cost
+    one n × n matrix product each: one eigendecomposition per step, no n² × n² matrix.
+    RODAS4 is not a W-method: with the diagonal solve alone (an approximate Jacobian) its
+    order drops and it takes ten times more steps (benchmarks/README.md).
+
+    Dense output (for the convergence event): the cubic Hermite interpolant of M₀, f(M₀),
+    M₁, f(M₁); f(M₁) is carried over to the next step (first same as last).
+
+    Why our own solver: diffrax 0.7.2 has no Rosenbrock methods, and its implicit Runge–Kutta
+    solvers solve their stages with a dense n² × n² Jacobian or with lineax's Krylov solvers
+    on a linearised vector field (which does not trace here; benchmarks/README.md).
+
+    ``y`` is M flattened (n² entries); ``c`` is C, shape (n, n). The method pays where the
+    flow is stiff for long (λ_max(M₀) ≫ √λ(C)); on short runs, dominated by fast transients,
+    the 8th-order explicit ``Dopri8`` takes fewer steps (see ``RODAS_SWITCH``).
+    """
+
+    c: jax.Array
+    tolerance: float = eqx.field(static=True, default=1e-10)
+    max_iterations: int = eqx.field(static=True, default=30)
+
+    term_structure: ClassVar = diffrax.AbstractTerm
+    interpolation_cls: ClassVar = diffrax.ThirdOrderHermitePolynomialInterpolation
+
+    def order(self, terms):
+        return 4
+
+    def init(self, terms, t0, t1, y0, args):
+        return terms.vf(t0, y0, args)  # f(M₀), the first stage's right-hand side
+
+    def step(self, terms, t0, t1, y0, args, solver_state, made_jump):
+        del made_jump  # the flow is autonomous and smooth
+        gamma, a, c, m, m_hat = _rodas4_coefficients()
+        n = self.c.shape[-1]
+        h = t1 - t0
+        alpha = 1.0 / (h * gamma)
+        # the whole step runs in M₀'s eigenbasis (hats): there P̂ = diag(p) and the
+        # preconditioner is a division entry by entry, J an elementwise scaling and a product
+        mu, V = jnp.linalg.eigh(jnp.reshape(y0, (n, n)))
+        p = 1.0 / mu
+        c_hat = V.T @ self.c @ V
+        s_hat = (p[:, None] * c_hat) * p[None, :]  # VᵀSV
+        s = jnp.diagonal(s_hat)
+        denom = alpha + p[:, None] * s[None, :] + s[:, None] * p[None, :]
+        eye = jnp.eye(n, dtype=y0.dtype)
+
+        def w_apply(u):  # (αI − J) U = αU + PUS + SUP
+            x = p[:, None] * (u @ s_hat)
+            return alpha * u + x + x.T
+
+        def w_solve(r):
+            # αI − J is symmetric positive definite for the Frobenius inner product
+            # (⟨H, PHS⟩ = ‖P^½HS^½‖²), so conjugate gradients preconditioned by the
+            # diagonal solve converge monotonically, however far S is from diagonal
+            def cond(state):
+                k, _, res, _, rz = state
+                return (k < self.max_iterations) & (
+                    jnp.vdot(res, res) > self.tolerance**2 * jnp.vdot(r, r))
+
+            def body(state):
+                k, u, res, d, rz = state
+                wd = w_apply(d)
+                step = rz / jnp.vdot(d, wd)
+                u, res = u + step * d, res - step * wd
+                z = res / denom
+                rz_new = jnp.vdot(res, z)
+                return k + 1, u, res, z + (rz_new / rz) * d, rz_new
+
+            z = r / denom
+            u0 = z
+            res0 = r - w_apply(u0)
+            z0 = res0 / denom
+            state = (0, u0, res0, z0, jnp.vdot(res0, z0))
+            return jax.lax.while_loop(cond, body, state)[1]
+
+        def field(m_hat_):  # f = M⁻¹CM⁻¹ − I in the eigenbasis (3.1)
+            factor = jax.scipy.linalg.cho_factor(m_hat_)
+            b = jax.scipy.linalg.cho_solve(factor, c_hat)
+            f = jax.scipy.linalg.cho_solve(factor, b.T)
+            return 0.5 * (f + f.T) - eye
+
+        us = []
+        for i in range(len(m)):
+            if i == 0:
+                fi = s_hat - eye  # f(M₀) = P̂ĈP̂ − I with P̂ diagonal
+            else:
+                fi = field(jnp.diag(mu) + sum(a[i, j] * us[j] for j in range(i) if a[i, j]))
+            rhs = fi + sum((c[i, j] / h) * us[j] for j in range(i) if c[i, j])
+            us.append(w_solve(rhs))
+        step_hat = sum(m[i] * us[i] for i in range(len(m)))
+        error_hat = sum((m[i] - m_hat[i]) * us[i] for i in range(len(m)) if m[i] != m_hat[i])
+        y1 = y0 + jnp.ravel(V @ step_hat @ V.T)
+        y_error = jnp.ravel(V @ error_hat @ V.T)
+        f1 = terms.vf(t1, y1, args)
+        dense_info = dict(y0=y0, y1=y1, k0=h * solver_state, k1=h * f1)
+        return y1, y_error, dense_info, f1, diffrax.RESULTS.successful
+
+    def func(self, terms, t0, y0, args):
+        return terms.vf(t0, y0, args)
+
+
 # ------------------------------------------------------------------ stacks of networks (diffrax)
 
 def is_stack(net) -> bool:
@@ -510,10 +702,17 @@ def _solve_one(net, c, eps, t_max, *, method, rtol, atol, max_steps, event):
         # step's dense output finds it without derivatives, kinks or not
         ev = diffrax.Event(gap, root_finder=optx.Bisection(rtol=1e-14, atol=1e-12),
                            direction=False)
+    if method == "Rodas4Sylvester":
+        # a PI controller (diffrax's suggestion for implicit solvers): fewer rejected steps
+        solver = Rodas4Sylvester(c)
+        controller = diffrax.PIDController(rtol=rtol, atol=atol, pcoeff=0.3, icoeff=0.4)
+    else:
+        solver = getattr(diffrax, method)()
+        controller = diffrax.PIDController(rtol=rtol, atol=atol)
     sol = diffrax.diffeqsolve(
-        diffrax.ODETerm(field), getattr(diffrax, method)(), 0.0, t_max, None,
+        diffrax.ODETerm(field), solver, 0.0, t_max, None,
         jnp.ravel(net.weights), saveat=diffrax.SaveAt(t1=True),
-        stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol),
+        stepsize_controller=controller,
         event=ev, max_steps=max_steps, throw=False,
     )
     fired = sol.event_mask if event else jnp.asarray(False)
@@ -573,11 +772,26 @@ def _check_stack(nets, C, eps, t_max):
     return np.array(c), eps, t_max, m0
 
 
-def _run_stack(nets, C, eps, t_max, *, method, rtol, atol, max_steps, group) -> FlowBatch:
-    """Integrate a stack of flows: runs sorted by expected length, vmapped in groups, sharded."""
-    c, eps, t_max, m0 = _check_stack(nets, C, eps, t_max)
+def _tolerances(method, rtol, atol):
+    """The method's default tolerances where none were given, checked."""
+    rodas = method == "Rodas4Sylvester"
+    rtol = (RODAS_RTOL if rodas else RTOL) if rtol is None else rtol
+    atol = (RODAS_ATOL if rodas else ATOL) if atol is None else atol
     check_positive("rtol", rtol)
     check_positive("atol", atol)
+    return float(rtol), float(atol)
+
+
+def _run_stack(nets, C, eps, t_max, *, method, rtol, atol, max_steps, group) -> FlowBatch:
+    """Integrate a stack of flows: runs sorted by expected length, vmapped in groups, sharded.
+
+    ``method`` is one of ``BATCH_METHODS``, or "auto" (the direct network's default): long
+    runs, λ_max(M₀) ≥ ``RODAS_SWITCH`` √λ_max(C), go to "Rodas4Sylvester", the others to
+    "Dopri8" (see ``RODAS_SWITCH``).
+    """
+    c, eps, t_max, m0 = _check_stack(nets, C, eps, t_max)
+    for m in ("Dopri8", "Rodas4Sylvester") if method == "auto" else (method,):
+        _tolerances(m, rtol, atol)
     if not isinstance(group, (int, np.integer)) or group < 1:
         raise ValueError(f"group must be a positive integer, got {group!r}.")
     R = c.shape[0]
@@ -595,21 +809,38 @@ def _run_stack(nets, C, eps, t_max, *, method, rtol, atol, max_steps, group) -> 
         todo = todo[err0 > eps]
     # a vmapped while loop runs until its slowest lane stops, so runs of similar length go
     # together: the direct flow lasts about λ_max(M₀) (chapter 4), the longest of any class
-    order = todo[np.argsort(np.linalg.eigvalsh(m0[todo])[:, -1], kind="stable")]
+    lam_max = np.linalg.eigvalsh(m0)[:, -1]
+    order = todo[np.argsort(lam_max[todo], kind="stable")]
+    if method == "auto":  # the long, stiff runs to the implicit method (RODAS_SWITCH)
+        long = lam_max[order] >= RODAS_SWITCH * np.sqrt(np.linalg.eigvalsh(c[order])[:, -1])
+        parts = [("Dopri8", order[~long]), ("Rodas4Sylvester", order[long])]
+    else:
+        parts = [(method, order)]
     sharding, n_dev = _run_sharding()
-    size = -(-min(group, max(len(order), 1)) // n_dev) * n_dev  # a multiple of the devices
-    solve = _stack_solver(method, float(rtol), float(atol), int(max_steps), eps is not None)
     eps_run = np.zeros(R) if eps is None else eps
-    for start in range(0, len(order), size):
-        idx = order[start : start + size]
-        pad = np.concatenate([idx, np.repeat(idx[:1], size - len(idx))])  # the shortest run
-        args = jax.tree_util.tree_map(
-            lambda a, pad=pad: jax.device_put(jnp.asarray(np.asarray(a)[pad]), sharding),
-            (nets, c, eps_run, t_max),
-        )
-        out = jax.device_get(solve(*args))
-        k = len(idx)
-        t_end[idx], w_end[idx], fired[idx], codes[idx], steps[idx] = (o[:k] for o in out)
+    used = []
+    for part_method, part in parts:
+        if not len(part):
+            continue
+        used.append(part_method)
+        # one compiled shape per power of two up to the group: the parts' sizes vary from
+        # call to call ("auto"), and every new size would compile the solver again
+        size = min(group, 1 << (len(part) - 1).bit_length())
+        size = -(-size // n_dev) * n_dev  # a multiple of the devices
+        solve = _stack_solver(part_method, *_tolerances(part_method, rtol, atol),
+                              int(max_steps), eps is not None)
+        for start in range(0, len(part), size):
+            idx = part[start : start + size]
+            pad = np.concatenate([idx, np.repeat(idx[:1], size - len(idx))])  # the shortest
+            args = jax.tree_util.tree_map(
+                lambda a, pad=pad: jax.device_put(jnp.asarray(np.asarray(a)[pad]), sharding),
+                (nets, c, eps_run, t_max),
+            )
+            out = jax.device_get(solve(*args))
+            k = len(idx)
+            t_end[idx], w_end[idx], fired[idx], codes[idx], steps[idx] = (o[:k] for o in out)
+    if method == "auto":
+        method = "+".join(used) or "Dopri8"
     weights = w_end
     finite = np.all(np.isfinite(weights.reshape(R, -1)), axis=1)
     safe = np.where(finite.reshape((R,) + (1,) * (w.ndim - 1)), weights, w)
@@ -637,15 +868,24 @@ _QUIET_CODES = np.array([diffrax.RESULTS.successful._value, diffrax.RESULTS.even
 
 
 def _integrate_stack(nets, C, eps, t_max, *, t_eval, rtol, atol, method, max_steps, group):
-    method = BATCH_METHOD if method is None else method
+    Net = type(nets)
+    method = BATCH_METHOD_FOR.get(Net, BATCH_METHOD) if method is None else method
+    if method == "Rodas4Sylvester" and Net is not DirectNetwork:
+        raise ValueError(
+            f"method 'Rodas4Sylvester' integrates the direct network's flow (3.1) only, "
+            f"got a stack of {Net.__name__}: use one of "
+            f"{tuple(m for m in BATCH_METHODS if m != method)}.")
     if t_eval is not None:
         raise ValueError("t_eval is not available for stacks of networks: integrate the "
                          "networks of interest one at a time for their trajectories.")
-    if method in BATCH_METHODS:
+    if method == "auto" and Net is not DirectNetwork:  # only the direct flow has a switch
+        method = BATCH_METHOD
+    if method in BATCH_METHODS or method == "auto":
         return _run_stack(nets, C, eps, t_max, method=method, rtol=rtol, atol=atol,
                           max_steps=max_steps, group=group)
     if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS + BATCH_METHODS}, got {method!r}.")
+        raise ValueError(
+            f"method must be one of {METHODS + BATCH_METHODS + ('auto',)}, got {method!r}.")
     # SciPy, one flow at a time (the reference the batched integration is measured against)
     c, eps_r, t_max_r, _ = _check_stack(nets, C, eps, t_max)
     sols = [integrate_flow(_unstack(nets, i), c[i], None if eps_r is None else float(eps_r[i]),
@@ -686,7 +926,7 @@ def convergence_time(net, C, eps, t_max: float | None = None, **solver):
                 f"the flows of runs {np.flatnonzero(batch.diverged).tolist()} diverged; their "
                 "convergence times are inf.", RuntimeWarning, stacklevel=2)
         return batch.convergence_time
-    if solver.get("method") in BATCH_METHODS:  # a diffrax method: a stack of one
+    if solver.get("method") in BATCH_METHODS + ("auto",):  # a diffrax method: a stack of one
         stack = jax.tree_util.tree_map(lambda a: jnp.asarray(a)[None], net)
         _check_net_and_C(net, C)
         return float(convergence_time(stack, C, eps, t_max, **solver)[0])
