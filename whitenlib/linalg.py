@@ -105,7 +105,7 @@ def small_spd_solve(m: jnp.ndarray, x: jnp.ndarray) -> jnp.ndarray:
     """y = M⁻¹x for SPD M (..., n, n) and x (..., n), by Cholesky written out entry by entry.
 
     The algorithm of LAPACK's potrf/potrs: M = LLᵀ, then Lz = x and Lᵀy = z,
-    unrolled into scalar JAX operations for n ≤ :data:`SMALL_SOLVE_MAX_N`
+    unrolled into scalar JAX operations for n ≤ ``SMALL_SOLVE_MAX_N`` (8)
     (leading axes of M and x broadcast). Why: online learning solves one small
     system per sample inside a vmapped ``lax.scan``; there, on CPU, the three
     batched LAPACK calls of a Cholesky solve cost several times the arithmetic
