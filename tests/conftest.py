@@ -103,10 +103,10 @@ def _store(md_path: Path, executed: nbformat.NotebookNode, seconds: float):
     return cache.match_cache_notebook(book_notebook(md_path))
 
 
-# measured in a fresh run on two cores (seconds): 04b 138, 04 131, 09 79, 05 61, 08 52; only
+# measured in a fresh run on two cores (seconds): 04b 276, 05 125, 04 100, 09 70, 08 46; only
 # the order in which parallel workers take the chapters depends on this list
-LONGEST_CHAPTERS = ("04b_generality", "04_acceleration", "09_gain_modulation", "05_online",
-                    "08_biology", "index", "06_adaptation")
+LONGEST_CHAPTERS = ("04b_generality", "05_online", "04_acceleration", "09_gain_modulation",
+                    "08_biology", "06_adaptation", "index")
 
 
 def pytest_collection_modifyitems(items):

@@ -262,6 +262,21 @@ def test_stack_matches_single_runs(Net, per_run_C):
         [net.with_weights(w) for net, w in zip(nets, batch.weights, strict=True)]).M, rtol=1e-12)
 
 
+@pytest.mark.parametrize("Net", wl.NETWORKS)
+def test_large_circuits_run_one_after_another_with_the_vmapped_results(Net, monkeypatch):
+    """From SEQUENTIAL_FROM on, a group's runs go through lax.map: same times, end states."""
+    n = flows.SEQUENTIAL_FROM
+    nets, stack = random_stack(Net, [3.0, 1.0, 20.0], seed=70, n=n, k=2 * n)
+    C = covariance(71, n=n)
+    sequential = flows.integrate_flow(stack, C, eps=0.1, group=2)  # padded last group
+    monkeypatch.setattr(flows, "SEQUENTIAL_FROM", n + 1)
+    vmapped = flows.integrate_flow(stack, C, eps=0.1, group=2)
+    assert np.all(sequential.converged)
+    np.testing.assert_allclose(sequential.convergence_time, vmapped.convergence_time, rtol=1e-12)
+    np.testing.assert_allclose(sequential.weights, vmapped.weights, rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(sequential.steps, vmapped.steps)
+
+
 def test_stack_without_eps_matches_single_end_states():
     nets, stack = random_stack(wl.InterneuronNetwork, [0.5, 20.0, 3.0], seed=50)
     C = covariance(51)

@@ -92,6 +92,15 @@ RODAS_ATOL = 1e-9
 BATCH_GROUP = 8
 #: default step budget per run
 MAX_STEPS = 100_000
+#: from this circuit size on, a group's runs are integrated one after another inside the
+#: compiled call (``lax.map``) instead of vmapped. Two reasons, both measured
+#: (benchmarks/README.md): a vmapped while loop runs every lane until the slowest stops, and
+#: from n = 16 one run's matrices keep the CPU busy without batching (direct network, n = 32,
+#: γ ≤ 10^{5/2}: 14 s against 39 s); and jaxlib 0.10.2 splits a batched LAPACK call over
+#: XLA's intra-op thread pool and waits for it, so two such calls running at once (the
+#: event's eigenvalues and the next stage's Cholesky factorization are independent) can wait
+#: for each other forever on a small CPU (at n = 64, two of three vmapped sweeps hung)
+SEQUENTIAL_FROM = 16
 
 
 # ------------------------------------------------------------------ compiled kernels
@@ -721,10 +730,15 @@ def _solve_one(net, c, eps, t_max, *, method, rtol, atol, max_steps, event):
 
 
 @functools.cache
-def _stack_solver(method, rtol, atol, max_steps, event):
-    """One compiled, vmapped integration per (method, tolerances); JAX retraces per class/shape."""
-    return jax.jit(jax.vmap(functools.partial(
-        _solve_one, method=method, rtol=rtol, atol=atol, max_steps=max_steps, event=event)))
+def _stack_solver(method, rtol, atol, max_steps, event, sequential=False):
+    """One compiled integration of a group of runs per (method, tolerances); JAX retraces per
+    class/shape. The runs are vmapped, or integrated one after another when ``sequential``
+    (see ``SEQUENTIAL_FROM``)."""
+    one = functools.partial(
+        _solve_one, method=method, rtol=rtol, atol=atol, max_steps=max_steps, event=event)
+    if sequential:
+        return jax.jit(lambda *runs: jax.lax.map(lambda run: one(*run), runs))
+    return jax.jit(jax.vmap(one))
 
 
 def _run_sharding():
@@ -794,7 +808,7 @@ def _run_stack(nets, C, eps, t_max, *, method, rtol, atol, max_steps, group) -> 
         _tolerances(m, rtol, atol)
     if not isinstance(group, (int, np.integer)) or group < 1:
         raise ValueError(f"group must be a positive integer, got {group!r}.")
-    R = c.shape[0]
+    R, n = c.shape[:2]
     Net = type(nets)
     w = np.asarray(nets.weights)
     t_end = np.zeros(R)
@@ -828,7 +842,7 @@ def _run_stack(nets, C, eps, t_max, *, method, rtol, atol, max_steps, group) -> 
         size = min(group, 1 << (len(part) - 1).bit_length())
         size = -(-size // n_dev) * n_dev  # a multiple of the devices
         solve = _stack_solver(part_method, *_tolerances(part_method, rtol, atol),
-                              int(max_steps), eps is not None)
+                              int(max_steps), eps is not None, n >= SEQUENTIAL_FROM)
         for start in range(0, len(part), size):
             idx = part[start : start + size]
             pad = np.concatenate([idx, np.repeat(idx[:1], size - len(idx))])  # the shortest
